@@ -1,0 +1,119 @@
+"""
+Command-line front end: parse arguments, run one command, render errors.
+
+Each command group lives in its own module with a ``register`` function that
+adds a subparser and sets ``run`` on it; this module only dispatches, so the
+probe path never imports the download or OpenPGP stack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import importlib
+import logging
+import sys
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+
+import anyio
+
+from ._errors import WfcError
+
+logger = logging.getLogger("wfc_container.cli")
+
+# Modules that each add one command group; imported when the parser is built.
+COMMAND_MODULES = (
+    "wfc_container._cli_probe",
+    "wfc_container.image._cli",
+    "wfc_container.bundles._cli",
+    "wfc_container.sandbox._cli",
+)
+
+CommandRunner = Callable[[argparse.Namespace], Awaitable[int]]
+
+
+class ExitCode(enum.IntEnum):
+    """Process exit codes; 0, 1 and 2 are the ones the original CLI used."""
+
+    OK = 0
+    FAILED = 1
+    USAGE = 2
+    BUG = 70  # an unexpected exception: the traceback is printed
+
+
+class UsageError(WfcError):
+    """A command-line value is missing or not acceptable."""
+
+    def __init__(self, *, message: str, hint: str | None = None) -> None:
+        super().__init__(hint=hint)
+        self.message = message
+
+    def render(self) -> str:
+        return self.message
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message=f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the top-level parser with every installed command group."""
+    parser = _Parser(prog="wfc-container", description=__doc__.splitlines()[1])
+    parser.add_argument(
+        "--debug", action="store_true", help="show tracebacks and debug logs"
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="show progress logs on stderr"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(commands, parser_class=_Parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args_list
+    try:
+        args = build_parser().parse_args(args_list)
+        _configure_logging(debug=args.debug, verbose=args.verbose)
+        run: CommandRunner = args.run
+        return anyio.run(run, args)
+    except UsageError as exc:
+        _print_error(exc)
+        return ExitCode.USAGE
+    except WfcError as exc:
+        if debug:
+            traceback.print_exc()
+        _print_error(exc)
+        return ExitCode.FAILED
+    except KeyboardInterrupt:
+        return 130
+    except Exception:  # noqa: BLE001 - anything else is a bug, shown in full
+        traceback.print_exc()
+        return ExitCode.BUG
+
+
+def _print_error(exc: WfcError) -> None:
+    print(f"error: {exc}", file=sys.stderr)  # noqa: T201
+    if exc.hint:
+        print(f"hint: {exc.hint}", file=sys.stderr)  # noqa: T201
+
+
+def _configure_logging(*, debug: bool, verbose: bool) -> None:
+    if not (debug or verbose):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger("wfc_container")
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if debug else logging.INFO)
