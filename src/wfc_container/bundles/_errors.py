@@ -227,3 +227,84 @@ class AsyncBackendError(BundleError, RuntimeError):
 
     def render(self) -> str:
         return f"bundle downloads need the asyncio backend, not {self.backend!r}"
+
+
+# Install, extraction and lifecycle leaves (bundles-install).
+
+
+class UnsafeArchiveError(BundleError, ValueError):
+    """An archive member breaks the extraction rules (path, type, size, link)."""
+
+    def __init__(self, *, archive: str, member: str, reason: str) -> None:
+        super().__init__()
+        self.archive = archive
+        self.member = member
+        self.reason = reason
+
+    def render(self) -> str:
+        return f"unsafe archive {self.archive!r}: member {self.member!r}: {self.reason}"
+
+
+class ArchiveReadError(BundleError, ValueError):
+    """An archive is not a readable gzip-compressed tar stream."""
+
+    def __init__(self, *, archive: str, reason: str) -> None:
+        super().__init__()
+        self.archive = archive
+        self.reason = reason
+
+    def render(self) -> str:
+        return f"cannot read archive {self.archive!r}: {self.reason}"
+
+
+class InstallIOError(BundleError, OSError):
+    """A filesystem operation of install, promotion or uninstall failed."""
+
+    def __init__(self, *, action: str, path: str, reason: str) -> None:
+        super().__init__()
+        self.action = action
+        self.path = path
+        self.reason = reason
+
+    def render(self) -> str:
+        return f"{self.action} failed at {self.path!r}: {self.reason}"
+
+
+class InstallRootError(BundleError, ValueError):
+    """An install root or bundle id cannot give a safe, scoped bundle root."""
+
+    def __init__(self, *, path: str, reason: str, hint: str | None = None) -> None:
+        super().__init__(hint=hint)
+        self.path = path
+        self.reason = reason
+
+    def render(self) -> str:
+        return f"unsafe managed runtime install root {self.path!r}: {self.reason}"
+
+
+class BundleLockedError(BundleError, OSError):
+    """Another process holds the bundle's install lock."""
+
+    def __init__(self, *, bundle_id: str, lock_path: str, timeout: float) -> None:
+        super().__init__(hint="wait for the other install or uninstall to finish")
+        self.bundle_id = bundle_id
+        self.lock_path = lock_path
+        self.timeout = timeout
+
+    def render(self) -> str:
+        return (
+            f"managed runtime bundle {self.bundle_id!r} is locked by another process "
+            f"({self.lock_path!r}, waited {self.timeout:g} s)"
+        )
+
+
+class InstallStateError(BundleError, ValueError):
+    """An existing bundle root is not a managed install this package may replace."""
+
+    def __init__(self, *, root: str, reason: str, hint: str | None = None) -> None:
+        super().__init__(hint=hint)
+        self.root = root
+        self.reason = reason
+
+    def render(self) -> str:
+        return f"bundle root {self.root!r} is not a managed install: {self.reason}"
