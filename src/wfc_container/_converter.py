@@ -221,7 +221,7 @@ def structure(data: object, cls: type[T], *, document: str) -> T:
     Build a ``cls`` instance from parsed JSON, strictly.
 
     :param data: the parsed JSON value.
-    :param cls: the attrs wire class (or any type the converter knows).
+    :param cls: the attrs wire class (or any type the converter can structure).
     :param document: what the data is, for the error message.
     :returns: the structured value.
     :raises DocumentError: listing every fault as a ``message @ $.path`` line.

@@ -2,8 +2,8 @@
 JSON text exactly as Go's ``encoding/json`` writes and reads it.
 
 Reports written here must be byte-identical to what the Go protocol writes for
-the same value, so this module owns every encoding rule that differs from
-Python's ``json``: struct field order, ``omitempty``/``omitzero``, sorted map
+the same value. This module therefore owns every encoding rule that differs from
+Python's ``json``, namely struct field order, ``omitempty``/``omitzero``, sorted map
 keys, HTML-safe string escaping, RFC 3339 nanosecond times, base64 bytes and
 the ``MarshalIndent`` layout.
 """
@@ -189,9 +189,9 @@ def _struct_to_plain(obj: object) -> dict[str, object]:
 
 
 def _sorted_keys(mapping: dict[object, object]) -> list[object]:
-    # Go sorts map keys by their UTF-8 bytes, which differs from str order only
-    # for characters outside the BMP; encoding keeps the two equal.
-    return sorted(mapping, key=lambda k: _key(k).encode("utf-8", "surrogatepass"))
+    # Go sorts map keys by their UTF-8 bytes, which is the code point order
+    # that Python uses for str.
+    return sorted(mapping, key=_key)
 
 
 def _field_hints(cls: type) -> dict[str, object]:
@@ -244,7 +244,7 @@ def _equals_default(value: object, field: attrs.Attribute[object]) -> bool:
 
 
 def _nil_value(hint: object) -> object:
-    """Return what Go writes for a field that Python holds as ``None``."""
+    """Return what Go writes for a field whose Python value is ``None``."""
     args = _type_args(hint)
     if datetime in args:
         return ZERO_TIME
