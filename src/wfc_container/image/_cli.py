@@ -1,0 +1,81 @@
+"""The ``image build`` and ``image load`` commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ._build import build_probe_image
+from ._load import BACKENDS, load_probe_image
+
+if TYPE_CHECKING:
+    import argparse
+
+
+def register(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    *,
+    parser_class: type[argparse.ArgumentParser],
+) -> None:
+    """Add the ``image`` command group to the top-level subparsers."""
+    image = commands.add_parser(
+        "image",
+        help="build or load the conformance probe image",
+        description="Build the conformance probe image offline, or load it.",
+    )
+    actions = image.add_subparsers(
+        dest="image_command", metavar="ACTION", required=True, parser_class=parser_class
+    )
+
+    build = actions.add_parser(
+        "build",
+        help="write the probe image archive and print its digest",
+        description="Compile the static probe program (needs gcc and libc6-dev) "
+        "and write a reproducible OCI image archive.",
+    )
+    build.add_argument("--output", required=True, type=Path, help="archive path")
+    _add_timeout(build)
+    build.set_defaults(run=run_build)
+
+    load = actions.add_parser(
+        "load",
+        help="load the probe image into a runtime and print its reference",
+        description="Load the probe image into Podman, Docker or containerd.",
+    )
+    load.add_argument("--backend", required=True, choices=BACKENDS)
+    load.add_argument(
+        "--archive", type=Path, help="archive from 'image build' (default: build one)"
+    )
+    load.add_argument(
+        "--namespace", default="default", help="containerd namespace (default: default)"
+    )
+    _add_timeout(load)
+    load.set_defaults(run=run_load)
+
+
+def _add_timeout(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=120.0,
+        help="limit for the whole command in seconds (default: 120)",
+    )
+
+
+async def run_build(args: argparse.Namespace) -> int:
+    """Build the archive and print its manifest digest."""
+    result = await build_probe_image(args.output, timeout=args.timeout)
+    print(result.digest)  # noqa: T201
+    return 0
+
+
+async def run_load(args: argparse.Namespace) -> int:
+    """Load the image and print the reference it is available under."""
+    reference = await load_probe_image(
+        args.backend,
+        archive=args.archive,
+        namespace=args.namespace,
+        timeout=args.timeout,
+    )
+    print(reference)  # noqa: T201
+    return 0
