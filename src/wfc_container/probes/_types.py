@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Protocol
 
 import attrs
 
@@ -124,3 +125,19 @@ class ProbeOutcome:
 
     report: RuntimeBackendReport
     diagnostics: ProbeDiagnostics
+
+
+class ManagedPlan(Protocol):
+    """A managed bundle to probe, as the bundle code plans it."""
+
+    @property
+    def definition(self) -> BackendDefinition:
+        """The backend definition that runs the installed ``bin/nerdctl``."""
+
+    @property
+    def blocked_reason(self) -> str | None:
+        """Shippable reason not to run anything (install broken), or ``None``."""
+
+    @property
+    def state(self) -> Mapping[str, object]:
+        """JSON-ready doctor result for the agent report's bundle section."""

@@ -1,0 +1,96 @@
+"""The ``probe`` command: probe backends and print the agent report."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ._render import render_table
+
+if TYPE_CHECKING:
+    from ._aggregate import AgentReport
+
+FORMATS = ("table", "json")
+
+
+def register(commands: Any, *, parser_class: type[argparse.ArgumentParser]) -> None:
+    """Add the ``probe`` command to the CLI's subparsers."""
+    parser = commands.add_parser(
+        "probe",
+        help="probe container runtimes and report which can run sandboxed work",
+        description="Probe Podman, Docker and nerdctl concurrently, with evidence.",
+    )
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument(
+        "--all", action="store_true", help="probe every built-in backend"
+    )
+    which.add_argument(
+        "--backend",
+        action="append",
+        metavar="NAME",
+        help="probe this backend, by tool name (podman) or id (podman-rootless);"
+        " repeatable",
+    )
+    parser.add_argument("--image", metavar="REF", help="conformance image to run")
+    parser.add_argument(
+        "--step-timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="limit for every probe step, in seconds (default: find 2, version 10,"
+        " run 60, evidence 2)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        help="output format (default: table on a terminal, json otherwise)",
+    )
+    parser.add_argument(
+        "--catalog", type=Path, metavar="FILE", help="managed runtime bundle catalog"
+    )
+    parser.add_argument(
+        "--install-root",
+        type=Path,
+        metavar="DIR",
+        help="managed runtime install root; with --catalog, probes installed bundles",
+    )
+    parser.set_defaults(run=run_probe)
+
+
+async def run_probe(args: argparse.Namespace) -> int:
+    """Run the probes and print the report; exit 0 whatever the statuses."""
+    from ._gojson import dumps
+    from .probes import probe_all, select_backends
+    from .probes._process import become_subreaper
+
+    become_subreaper()
+    backends = None if args.all else select_backends(args.backend)
+    if (args.catalog is None) != (args.install_root is None):
+        from ._cli import UsageError
+
+        raise UsageError(message="--catalog and --install-root go together")
+    report: AgentReport = await probe_all(
+        backends=backends,
+        image=args.image,
+        timeout=args.step_timeout,
+        catalog=args.catalog,
+        install_root=args.install_root,
+    )
+    output = args.format or ("table" if sys.stdout.isatty() else "json")
+    if output == "json":
+        sys.stdout.write(dumps(report) + "\n")
+    else:
+        sys.stdout.write(render_table(report))
+    return 0
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = float("nan")
+    if not seconds > 0 or seconds == float("inf"):
+        message = f"invalid seconds {value!r}: expected a positive number"
+        raise argparse.ArgumentTypeError(message)
+    return seconds

@@ -1,0 +1,121 @@
+"""Mutable state of one backend probe while its steps run."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import attrs
+
+from .._textrules import scrub_public_text
+from .._wire import (
+    ContainerRuntimeTool,
+    ManagedRuntimeBundleDescriptor,
+    RuntimeBackendEvidence,
+    RuntimeBackendFamily,
+    RuntimeBackendStatus,
+    RuntimeInstallBurden,
+    RuntimeIsolationMode,
+)
+from ._classify import Cause, meaningful_lines
+from ._process import CommandResult, run_command
+from ._types import BackendDefinition, ProbeDiagnostics, ProbeTimeouts, StepRecord
+from ._verdicts import Verdict
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+
+@attrs.define
+class ProbeState:
+    """Everything a probe learned so far; the engine turns it into a report."""
+
+    definition: BackendDefinition
+    image: str | None
+    timeouts: ProbeTimeouts
+    env: dict[str, str]
+    now: datetime
+    current_step: str = "find"
+    executable: str | None = None
+    version: str = ""
+    os: str = ""
+    arch: str = ""
+    bundle: ManagedRuntimeBundleDescriptor | None = None
+    evidence: RuntimeBackendEvidence = attrs.Factory(RuntimeBackendEvidence)
+    family: RuntimeBackendFamily | None = None
+    tool: ContainerRuntimeTool | None = None
+    isolation_mode: RuntimeIsolationMode | None = None
+    install_burden: RuntimeInstallBurden | None = None
+    detected: str = ""
+    podman_remote: bool = False
+    keep_id: bool = False
+    scope_name: str | None = None
+    endpoint: str | None = None
+    context: str | None = None
+    image_used: str | None = None
+    error_line: str | None = None
+    hint: str | None = None
+    alias_of: str | None = None
+    sticky: Verdict | None = None
+    notes: list[str] = attrs.Factory(list)
+    removed: list[str] = attrs.Factory(list)
+    records: list[StepRecord] = attrs.Factory(list)
+
+    def __attrs_post_init__(self) -> None:
+        self.family = self.definition.family
+        self.tool = self.definition.tool
+        self.isolation_mode = self.definition.isolation_mode
+        self.install_burden = self.definition.install_burden
+
+    async def command(self, step: str, argv: Sequence[str]) -> CommandResult:
+        """Run one runtime command for ``step`` and record what it did."""
+        result = await run_command(argv, env=self.env, timeout=None, step=step)
+        self.records.append(
+            StepRecord(
+                step=step,
+                argv=tuple(argv),
+                exit_code=result.exit_code,
+                duration=result.duration,
+                stderr_lines=meaningful_lines(result.stderr)[:20],
+            )
+        )
+        return result
+
+    def timed_out(self, step: str, limit: float) -> Verdict:
+        """Record a step that ran out of time and return its verdict."""
+        self.records.append(
+            StepRecord(
+                step=step, argv=(), exit_code=None, duration=limit, timed_out=True
+            )
+        )
+        return Verdict(
+            status=RuntimeBackendStatus.DEGRADED,
+            step=step,
+            cause=Cause.TIMED_OUT,
+            detail=f"{limit:g} s",
+        )
+
+    def constraints(self) -> tuple[str, ...]:
+        """Return the shippable description of what the probe detected."""
+        if not self.detected:
+            return ()
+        scrubbed = scrub_public_text(f"detected {self.detected}")
+        self.removed.extend(i for i in scrubbed.removed if i not in self.removed)
+        return (scrubbed.text,)
+
+    def diagnostics(self) -> ProbeDiagnostics:
+        """Return the host-local diagnostics gathered so far."""
+        return ProbeDiagnostics(
+            backend_id=self.definition.backend_id,
+            executable=self.executable,
+            detected=self.detected,
+            endpoint=self.endpoint,
+            context=self.context,
+            image=self.image_used,
+            error_line=self.error_line,
+            hint=self.hint,
+            alias_of=self.alias_of,
+            removed_from_report=tuple(self.removed),
+            notes=tuple(self.notes),
+            steps=tuple(self.records),
+        )
