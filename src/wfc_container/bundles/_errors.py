@@ -34,6 +34,18 @@ class CatalogPolicyError(BundleError, ValueError):
         )
 
 
+class CatalogReadError(BundleError, OSError):
+    """A catalog file cannot be read."""
+
+    def __init__(self, *, path: str, reason: str) -> None:
+        super().__init__()
+        self.path = path
+        self.reason = reason
+
+    def render(self) -> str:
+        return f"cannot read managed runtime catalog {self.path!r}: {self.reason}"
+
+
 class ChecksumError(BundleError, ValueError):
     """A checksum file is malformed or does not pin the artifact exactly once."""
 
@@ -308,3 +320,16 @@ class InstallStateError(BundleError, ValueError):
 
     def render(self) -> str:
         return f"bundle root {self.root!r} is not a managed install: {self.reason}"
+
+
+class InstallTimeoutError(BundleError, TimeoutError):
+    """A whole install or reinstall did not finish within its timeout."""
+
+    def __init__(self, *, bundle_id: str, timeout: float | None) -> None:
+        super().__init__()
+        self.bundle_id = bundle_id
+        self.timeout = timeout
+
+    def render(self) -> str:
+        limit = "" if self.timeout is None else f" after {self.timeout:g} s"
+        return f"install of managed runtime bundle {self.bundle_id!r} timed out{limit}"
