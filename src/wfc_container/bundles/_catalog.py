@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING
 import attrs
 
 from .. import _converter
+from .._bundle_rules import bundle_problems
 from .._textrules import identifier_problems
 from .._wire import OMIT_EMPTY, ManagedRuntimeBundleDescriptor
-from ._descriptor import validate_descriptor
 from ._errors import CatalogPolicyError, CatalogReadError
 from ._semver import parse_version
 
@@ -135,7 +135,7 @@ def select_bundle(
 
     index, bundle = _find_bundle(catalog, bundle_id)
     where = f" @ $.bundles[{index}]"
-    problems = [problem + where for problem in validate_descriptor(bundle, now)]
+    problems = [problem + where for problem in bundle_problems(bundle, now=now)]
     problems += _policy_problems(catalog, bundle)
     problems += _target_problems(bundle, target_os, target_arch, where)
     signers, signer_problems = _allowed_signers(catalog, bundle)
@@ -261,14 +261,23 @@ def _minimum_problems(
 def _target_problems(
     bundle: ManagedRuntimeBundleDescriptor, target_os: str, target_arch: str, where: str
 ) -> list[str]:
+    problems = []
+    # An artifact is built for one os/arch, so any other listed pair is a mistake
+    # that would let the bundle be installed and probed on the wrong host.
+    for index, target in enumerate(bundle.supported_targets or ()):
+        if (target.os, target.arch) != (bundle.os, bundle.arch):
+            problems.append(
+                f"supported_targets[{index}] {target.os}/{target.arch} does not "
+                f"match the artifact's os/arch {bundle.os}/{bundle.arch}{where}"
+            )
     wanted = (target_os.strip(), target_arch.strip())
-    if wanted == (bundle.os, bundle.arch):
-        return []
+    if wanted != (bundle.os, bundle.arch):
+        problems.append(
+            f"target {wanted[0]}/{wanted[1]} does not match the artifact's os/arch "
+            f"{bundle.os}/{bundle.arch}{where}"
+        )
 
-    return [
-        f"target {wanted[0]}/{wanted[1]} does not match the artifact's os/arch "
-        f"{bundle.os}/{bundle.arch}{where}"
-    ]
+    return problems
 
 
 def _allowed_signers(
