@@ -1,0 +1,281 @@
+"""
+Execution of one hardened container run through the probes' process layer.
+
+Each container gets a unique ``--name``. When the timeout expires or the caller
+cancels, killing the runtime CLI is not enough (a Docker daemon or Podman's
+conmon keeps the container running), so the container itself is removed with
+``<tool> rm -f <name>`` before the error propagates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import stat
+import tempfile
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import anyio
+import anyio.to_thread
+import attrs
+
+from .._errors import CommandStartError, ProbeTimeoutError
+from ..probes._env import build_child_env
+from ..probes._process import run_command
+from ._argv import build_run_argv
+from ._env import write_env_file
+from ._errors import SandboxRuntimeError, SandboxTimeoutError, UnsafePathError
+from ._wire import ResourceUsage, RuntimeExecutionResult
+from ._workspace import (
+    loosen_workspace_modes,
+    measure_workspace,
+    restore_workspace_modes,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator, Mapping
+
+    from ..probes._process import CommandResult
+    from ._argv import RunSpec, RuntimeTarget
+
+# Exit codes with which docker, podman and nerdctl report their own failures
+# (125) or a command the container could not start (126, 127).
+RUNTIME_FAULT_CODES = (125, 126, 127)
+# Lines that only the runtime CLIs write when they fail.
+_RUNTIME_ERROR_PREFIXES = ("docker: ", "Error: ", "Error response from daemon")
+REMOVE_TIMEOUT = 30.0
+_REMOVE_ATTEMPTS = 3
+DEFAULT_MAX_OUTPUT = 1 << 20
+
+
+async def execute_run(
+    spec: RunSpec,
+    target: RuntimeTarget,
+    *,
+    env: Mapping[str, str],
+    timeout: float,
+    operation: str,
+    limit_hit: str = "timeout",
+    build_state_dir: str | None = None,
+) -> RuntimeExecutionResult:
+    """
+    Run ``spec`` on ``target`` and return the workload's exit code and output.
+
+    The env travels in a 0600 file inside a private temporary directory that
+    is removed on every path that Python code runs, cancellation included.
+
+    :param env: the workload's environment variables.
+    :param timeout: limit in seconds for the whole run.
+    :param operation: name used in errors (``run-sandboxed-command``).
+    :param limit_hit: label stored in ``resource_usage.limit_hit`` on timeout.
+    :param build_state_dir: host directory mounted at ``/wfcompute-build``.
+    :returns: the result; a non-zero ``exit_code`` is the workload's own.
+    :raises SandboxRuntimeError: when the runtime itself failed.
+    :raises SandboxTimeoutError: when ``timeout`` expired; the container is
+        removed first.
+    :raises CommandStartError: when the runtime CLI cannot be started.
+    :raises SandboxRequestError: when a value of ``spec`` is not acceptable.
+
+    .. note::
+       If this process is killed outright (SIGKILL), no cleanup runs: the env
+       file's private directory stays in the temporary directory, and the
+       container keeps running until something removes it by name.
+    """
+    spec = attrs.evolve(spec, workspace=checked_workspace(spec.workspace))
+    name = "wfcompute-" + secrets.token_hex(8)
+    async with _readable_workspace(spec.workspace, enabled=spec.run_as_root):
+        with _env_file(env) as env_file:
+            argv = build_run_argv(
+                spec,
+                target,
+                name=name,
+                env_file=env_file,
+                user=(os.getuid(), os.getgid()),
+                build_state_dir=build_state_dir,
+            )
+            max_output = spec.limits.output_bytes or DEFAULT_MAX_OUTPUT
+            started = datetime.now(UTC)
+            command = await _run_container(
+                argv, target, name=name, timeout=timeout, max_output=max_output
+            )
+            return await _finish(
+                command, spec, target, started, operation, timeout, name, limit_hit
+            )
+
+
+def checked_workspace(workspace: str) -> str:
+    """
+    Return ``workspace`` as an absolute path after checking it is a real directory.
+
+    :raises UnsafePathError: when it is a symlink or not a directory.
+    :raises FileNotFoundError: when it does not exist.
+    """
+    path = os.path.abspath(workspace)
+    mode = os.lstat(path).st_mode
+    if stat.S_ISLNK(mode):
+        raise UnsafePathError(path=path, problem="is a symlink")
+
+    if not stat.S_ISDIR(mode):
+        raise UnsafePathError(path=path, problem="is not a directory")
+
+    return path
+
+
+async def remove_container(target: RuntimeTarget, name: str) -> bool:
+    """
+    Force-remove container ``name`` and return whether it is gone.
+
+    Each attempt runs ``rm -f`` and then checks ``ps -a``, because a runtime
+    may still be creating the container when its CLI was killed.
+    """
+    prefix = target.command_prefix()
+    env = _cli_env()
+    for attempt in range(_REMOVE_ATTEMPTS):
+        if attempt:
+            await anyio.sleep(0.5)
+
+        with contextlib.suppress(ProbeTimeoutError, CommandStartError):
+            await run_command(
+                [*prefix, "rm", "-f", name],
+                env=env,
+                timeout=REMOVE_TIMEOUT,
+                step="remove",
+            )
+            listing = await run_command(
+                [*prefix, "ps", "-a", "-q", "--filter", f"name=^{name}$"],
+                env=env,
+                timeout=REMOVE_TIMEOUT,
+                step="remove",
+            )
+            if listing.exit_code == 0 and not listing.stdout.strip():
+                return True
+
+    return False
+
+
+def runtime_fault(command: CommandResult) -> str | None:
+    """
+    Return the runtime's error line when ``command`` failed in the runtime itself.
+
+    A fault is an exit code of 125, 126 or 127 together with an error line
+    that only the runtime CLI writes, or a CLI that a signal ended.
+
+    .. note::
+       A workload that itself prints such a line to stderr and exits with 125,
+       126 or 127 is reported as a runtime fault.
+    """
+    if command.exit_code < 0:
+        return f"the runtime CLI was ended by signal {-command.exit_code}"
+
+    if command.exit_code not in RUNTIME_FAULT_CODES:
+        return None
+
+    for line in command.stderr.decode("utf-8", errors="replace").splitlines():
+        stripped = line.strip()
+        if stripped.startswith(_RUNTIME_ERROR_PREFIXES) or "level=fatal" in stripped:
+            return stripped
+
+    return None
+
+
+async def _run_container(
+    argv: list[str],
+    target: RuntimeTarget,
+    *,
+    name: str,
+    timeout: float,
+    max_output: int,
+) -> CommandResult | None:
+    """Run ``argv``; return None on timeout, after the container was removed."""
+    try:
+        return await run_command(
+            argv, env=_cli_env(), timeout=timeout, step="run", max_output=max_output
+        )
+    except ProbeTimeoutError:
+        with anyio.CancelScope(shield=True):
+            await remove_container(target, name)
+        return None
+    except anyio.get_cancelled_exc_class():
+        with anyio.CancelScope(shield=True):
+            await remove_container(target, name)
+        raise
+
+
+async def _finish(
+    command: CommandResult | None,
+    spec: RunSpec,
+    target: RuntimeTarget,
+    started: datetime,
+    operation: str,
+    timeout: float,
+    name: str,
+    limit_hit: str,
+) -> RuntimeExecutionResult:
+    finished = datetime.now(UTC)
+    workspace_bytes = await anyio.to_thread.run_sync(measure_workspace, spec.workspace)
+    if command is None:
+        usage = ResourceUsage(workspace_bytes=workspace_bytes, limit_hit=limit_hit)
+        result = RuntimeExecutionResult(
+            started_at=started, finished_at=finished, resource_usage=usage
+        )
+        raise SandboxTimeoutError(
+            operation=operation, timeout=timeout, container=name, result=result
+        )
+
+    truncated = command.stdout_truncated or command.stderr_truncated
+    usage = ResourceUsage(
+        workspace_bytes=workspace_bytes,
+        output_bytes=len(command.stdout) + len(command.stderr),
+        limit_hit="output_bytes" if truncated else "",
+    )
+    result = RuntimeExecutionResult(
+        started_at=started,
+        finished_at=finished,
+        exit_code=command.exit_code,
+        stdout=command.stdout,
+        stderr=command.stderr,
+        resource_usage=usage,
+    )
+    fault = runtime_fault(command)
+    if fault is not None:
+        raise SandboxRuntimeError(
+            tool=target.tool, exit_code=command.exit_code, message=fault, result=result
+        )
+
+    return result
+
+
+def _cli_env() -> dict[str, str]:
+    # The runtime CLI gets only the session and endpoint variables; workload
+    # variables go through the env file, never through the CLI's environment.
+    return build_child_env(os.environ).env
+
+
+@contextlib.asynccontextmanager
+async def _readable_workspace(workspace: str, *, enabled: bool) -> AsyncIterator[None]:
+    if not enabled:
+        yield
+        return
+
+    records = await anyio.to_thread.run_sync(loosen_workspace_modes, workspace)
+    try:
+        yield
+    finally:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(restore_workspace_modes, workspace, records)
+
+
+@contextlib.contextmanager
+def _env_file(env: Mapping[str, str]) -> Iterator[str | None]:
+    if not env:
+        yield None
+        return
+
+    directory = tempfile.mkdtemp(prefix="wfcompute-sandbox-env-")
+    try:
+        yield write_env_file(directory, env)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
