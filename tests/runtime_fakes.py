@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fakes import write_fake
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
-PODMAN_JSON = {
+PODMAN_JSON: dict[str, Any] = {
     "Client": {
         "APIVersion": "5.0.0",
         "Version": "5.0.0",
@@ -22,7 +23,7 @@ PODMAN_JSON = {
         "Os": "linux",
     }
 }
-DOCKER_JSON = {
+DOCKER_JSON: dict[str, Any] = {
     "Client": {
         "Platform": {"Name": ""},
         "Version": "27.3.1",
@@ -37,7 +38,7 @@ DOCKER_JSON = {
         "Version": "27.3.1",
     },
 }
-NERDCTL_JSON = {
+NERDCTL_JSON: dict[str, Any] = {
     "Client": {
         "Version": "v2.2.0",
         "GitCommit": "abc",
@@ -76,7 +77,7 @@ printf '{"digest":"sha256:%s","workspace":true,"network":true,"env":true,\
 
 def runtime_script(
     *,
-    version_json: dict[str, object] | None = None,
+    version_json: Mapping[str, Any] | None = None,
     version_stderr: str = "",
     version_exit: int = 0,
     short_version: str = "",

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import attrs
 import pytest
-from wfc_container._report_rules import validate_report
 
 from runtime_fakes import DOCKER_JSON, NERDCTL_JSON, PODMAN_JSON, write_runtime
 from wfc_container import RuntimeBackendStatus, RuntimeIsolationMode
+from wfc_container._report_rules import validate_report
 from wfc_container._textrules import public_text_problems
 from wfc_container.probes import (
     DOCKER,
@@ -161,7 +161,7 @@ async def test_docker_wrapper_around_podman_is_alias(bin_dir: Path) -> None:
 
 async def test_docker_name_with_podman_schema_is_not_too_old(bin_dir: Path) -> None:
     """FC-02: Podman's schema behind the docker name is judged as podman 5.1.0."""
-    schema = {"Client": {**PODMAN_JSON["Client"], "Version": "5.1.0"}}  # type: ignore[dict-item]
+    schema = {"Client": {**PODMAN_JSON["Client"], "Version": "5.1.0"}}
     write_runtime(bin_dir, "docker", version_json=schema)
     report = (await probe(bin_dir, DOCKER)).report
     assert report.status is UNSUPPORTED
@@ -172,7 +172,7 @@ async def test_docker_name_with_podman_schema_is_not_too_old(bin_dir: Path) -> N
 async def test_podman_stderr_noise_with_valid_version(bin_dir: Path) -> None:
     """FC-03: ERRO lines on stderr beside a valid stdout version do not fail."""
     noise = "ERRO[0000] Failed to built-in GetDriver graph btrfs /var/lib/containers/storage"
-    schema = {"Client": {**PODMAN_JSON["Client"], "Version": "4.6.2"}}  # type: ignore[dict-item]
+    schema = {"Client": {**PODMAN_JSON["Client"], "Version": "4.6.2"}}
     write_runtime(bin_dir, "podman", version_json=schema, version_stderr=noise)
     outcome = await probe(bin_dir)
     assert outcome.report.status is SUPPORTED
@@ -187,7 +187,7 @@ async def test_podman_without_subuid_range_stays_degraded(bin_dir: Path) -> None
         ' "alice" in /etc/subuid\nWARN[0000] Using rootless single mapping into the'
         " namespace."
     )
-    schema = {"Client": {**PODMAN_JSON["Client"], "Version": "5.2.3"}}  # type: ignore[dict-item]
+    schema = {"Client": {**PODMAN_JSON["Client"], "Version": "5.2.3"}}
     write_runtime(bin_dir, "podman", version_json=schema, version_stderr=lines)
     outcome = await probe(bin_dir, environ=environ(bin_dir, USER="alice"))
     report = outcome.report
@@ -423,7 +423,7 @@ async def test_docker_desktop_detected_as_vm_backed(bin_dir: Path) -> None:
         "Server": {
             **DOCKER_JSON["Server"],
             "Platform": {"Name": "Docker Desktop 4.34.2"},
-        },  # type: ignore[dict-item]
+        },
     }
     write_runtime(bin_dir, "docker", version_json=desktop)
     report = (await probe(bin_dir, DOCKER)).report

@@ -11,6 +11,7 @@ from ._render import render_table
 
 if TYPE_CHECKING:
     from ._aggregate import AgentReport
+from ._errors import ProbeConfigError
 
 FORMATS = ("table", "json")
 
@@ -60,23 +61,25 @@ def register(commands: Any, *, parser_class: type[argparse.ArgumentParser]) -> N
 
 async def run_probe(args: argparse.Namespace) -> int:
     """Run the probes and print the report; exit 0 whatever the statuses."""
+    from ._cli import UsageError
     from ._gojson import dumps
     from .probes import probe_all, select_backends
     from .probes._process import become_subreaper
 
-    become_subreaper()
-    backends = None if args.all else select_backends(args.backend)
     if (args.catalog is None) != (args.install_root is None):
-        from ._cli import UsageError
-
         raise UsageError(message="--catalog and --install-root go together")
-    report: AgentReport = await probe_all(
-        backends=backends,
-        image=args.image,
-        timeout=args.step_timeout,
-        catalog=args.catalog,
-        install_root=args.install_root,
-    )
+    become_subreaper()
+    try:
+        backends = None if args.all else select_backends(args.backend)
+        report: AgentReport = await probe_all(
+            backends=backends,
+            image=args.image,
+            timeout=args.step_timeout,
+            catalog=args.catalog,
+            install_root=args.install_root,
+        )
+    except ProbeConfigError as exc:
+        raise UsageError(message=str(exc), hint=exc.hint) from exc
     output = args.format or ("table" if sys.stdout.isatty() else "json")
     if output == "json":
         sys.stdout.write(dumps(report) + "\n")
