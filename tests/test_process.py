@@ -129,13 +129,13 @@ async def test_run_command_signal_exit(env: dict[str, str]) -> None:
 
 
 async def test_run_command_exact_env(env: dict[str, str]) -> None:
-    """The child sees exactly the given variables, nothing inherited or added."""
-    given = {"PATH": env["PATH"], "ONLY_THIS": "value with spaces", "EMPTY": ""}
+    """The child gets exactly the given variables, nothing inherited or added."""
+    expected = {"PATH": env["PATH"], "ONLY_THIS": "value with spaces", "EMPTY": ""}
 
-    result = await run_command(["env", "-0"], env=given, timeout=10, step="x")
+    result = await run_command(["env", "-0"], env=expected, timeout=10, step="x")
 
     lines = result.stdout.decode().split("\0")[:-1]
-    assert dict(line.split("=", 1) for line in lines) == given
+    assert dict(line.split("=", 1) for line in lines) == expected
 
 
 async def test_run_command_stdin_devnull(env: dict[str, str]) -> None:
@@ -245,10 +245,10 @@ async def test_run_command_background_child(
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A shell that exits while a child holds stdout returns with its output.
+    """A shell that exits while its child keeps stdout open returns its output.
 
-    The group is killed as soon as the shell exits, so the pipes close at once:
-    no wait for the pipes and no warning about a pipe held open.
+    The group is killed as soon as the shell exits, so the pipes close at once,
+    without waiting and without a warning about a pipe held open.
     """
     script = 'echo $$ > "$PIDFILE"\nsleep 3600 &\necho started'
     fake = write_fake(bin_dir, "leaver", script)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 from typing import TYPE_CHECKING
 
 import anyio
@@ -17,6 +18,7 @@ DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 DEFAULT_CONTAINERD_ADDRESS = "/run/containerd/containerd.sock"
 DEFAULT_CONTEXT = "default"
 _UNIX_SCHEME = "unix://"
+_CONNECT_RETRY_DELAY = 0.01
 
 
 @attrs.frozen(kw_only=True)
@@ -149,7 +151,8 @@ async def can_connect_unix(path: str, *, timeout: float) -> bool:
     """
     Tell whether a unix socket at ``path`` accepts a connection.
 
-    The connection is closed at once without sending anything.
+    The connection is closed at once without sending anything. A listener
+    whose backlog stays full until ``timeout`` counts as unreachable.
 
     :param path: the socket's file system path, without ``unix://``.
     :param timeout: limit in seconds for connecting.
@@ -157,14 +160,22 @@ async def can_connect_unix(path: str, *, timeout: float) -> bool:
         ``OSError`` (missing file, refused, permission denied, path too long)
         or when ``timeout`` expired.
     """
-    with anyio.move_on_after(timeout):
-        try:
-            stream = await anyio.connect_unix(path)
-        except OSError:
-            return False
-
-        await stream.aclose()
-        return True
+    # anyio.connect_unix is not used: cancelled while the backlog is full, its
+    # asyncio backend leaks the socket, and its trio backend reports success.
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.setblocking(False)
+        with anyio.move_on_after(timeout):
+            while True:
+                try:
+                    sock.connect(path)
+                except BlockingIOError:
+                    # Linux fails a non-blocking connect to a full backlog
+                    # with EAGAIN and leaves the socket unconnected.
+                    await anyio.sleep(_CONNECT_RETRY_DELAY)
+                except OSError:
+                    return False
+                else:
+                    return True
 
     return False
 
