@@ -22,13 +22,14 @@ from ._errors import WfcError
 
 logger = logging.getLogger("wfc_container.cli")
 
-# Modules that each add one command group; imported when the parser is built.
-COMMAND_MODULES = (
-    "wfc_container._cli_probe",
-    "wfc_container.image._cli",
-    "wfc_container.bundles._cli",
-    "wfc_container.sandbox._cli",
-)
+# Command name -> module that adds it. Only the module of the command being run
+# is imported (all of them for --help), so "probe" pays for no other command.
+COMMAND_MODULES = {
+    "probe": "wfc_container._cli_probe",
+    "image": "wfc_container.image._cli",
+    "managed-runtime": "wfc_container.bundles._cli",
+    "sandbox": "wfc_container.sandbox._cli",
+}
 
 CommandRunner = Callable[[argparse.Namespace], Awaitable[int]]
 
@@ -58,9 +59,13 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message=f"{self.prog}: {message}")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the top-level parser with every installed command group."""
-    parser = _Parser(prog="wfc-container", description=__doc__.splitlines()[1])
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Build the top-level parser with ``command``'s group, or every group."""
+    parser = _Parser(
+        prog="wfc-container",
+        description="Probe container runtimes with evidence and manage a verified"
+        " containerd/nerdctl runtime bundle.",
+    )
     parser.add_argument(
         "--debug", action="store_true", help="show tracebacks and debug logs"
     )
@@ -68,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="store_true", help="show progress logs on stderr"
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
+    selected = [command] if command in COMMAND_MODULES else list(COMMAND_MODULES)
+    for name in (COMMAND_MODULES[key] for key in selected):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -84,7 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args_list
     try:
-        args = build_parser().parse_args(args_list)
+        command = next((a for a in args_list if not a.startswith("-")), None)
+        args = build_parser(command).parse_args(args_list)
         _configure_logging(debug=args.debug, verbose=args.verbose)
         run: CommandRunner = args.run
         return anyio.run(run, args)
