@@ -194,3 +194,26 @@ def test_unstructure_matches_dumps() -> None:
         "isolation_mode": "",
     }
     assert dumps(unstructure(report)) == dumps(report)
+
+
+@attrs.frozen
+class _Output:
+    stdout: bytes = attrs.field(default=b"", metadata={"omit": "empty"})
+
+
+def test_structure_bytes_base64() -> None:
+    """Go writes []byte as padded base64, and the converter reads it back."""
+    output = structure({"stdout": "b2sK"}, _Output, document="result")
+
+    assert output == _Output(stdout=b"ok\n")
+    assert dumps(output) == '{"stdout":"b2sK"}'
+    assert structure({"stdout": None}, _Output, document="result") == _Output()
+
+
+def test_structure_bytes_invalid() -> None:
+    with pytest.raises(DocumentError) as info:
+        structure({"stdout": "b2sK!"}, _Output, document="result")
+
+    assert info.value.problems == (
+        "invalid base64 'b2sK!': expected standard base64 with padding @ $.stdout",
+    )

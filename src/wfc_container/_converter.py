@@ -11,6 +11,8 @@ writes itself is still read back: ``null`` for arrays and optional values,
 
 from __future__ import annotations
 
+import base64
+import binascii
 import enum
 import re
 import types
@@ -126,6 +128,19 @@ def _structure_datetime(value: object, _: type) -> datetime:
     return parse_time(value)
 
 
+def _structure_bytes(value: object, _: type) -> bytes:
+    # Go writes []byte as standard base64 with padding, and null for nil.
+    if value is None:
+        return b""
+    if not isinstance(value, str):
+        raise _mismatch(value, "base64 string")
+    try:
+        return base64.b64decode(value, validate=True)
+    except binascii.Error:
+        msg = f"invalid base64 {value[:40]!r}: expected standard base64 with padding"
+        raise _WireValueError(msg) from None
+
+
 def _is_optional(cls: object) -> bool:
     is_union = (
         isinstance(cls, types.UnionType) or typing.get_origin(cls) is typing.Union
@@ -195,6 +210,7 @@ def _make_converter() -> cattrs.Converter:
     for scalar in (str, int, float, bool):
         converter.register_structure_hook(scalar, _structure_scalar)
     converter.register_structure_hook(datetime, _structure_datetime)
+    converter.register_structure_hook(bytes, _structure_bytes)
     converter.register_structure_hook_func(_is_optional, _structure_optional)
     converter.register_structure_hook_func(_is_homogeneous_tuple, _structure_tuple)
     converter.register_structure_hook_factory(attrs.has, _make_attrs_hook)
