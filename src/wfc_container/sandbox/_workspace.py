@@ -31,12 +31,24 @@ _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 @attrs.frozen(kw_only=True)
 class ModeRecord:
-    """The original mode of one workspace entry whose mode was changed."""
+    """
+    The original mode of one workspace entry whose mode was changed.
+
+    ``changed_ns`` is the entry's ctime right after the change; a later ctime
+    means the run modified the entry, or replaced it with a file that reuses
+    the inode number.
+
+    .. note::
+       Where the kernel keeps ctime at clock-tick granularity (kernels
+       without multigrain timestamps), a change within the same tick as the
+       loosening goes unnoticed.
+    """
 
     parts: tuple[str, ...]
     mode: int
     device: int
     inode: int
+    changed_ns: int
 
 
 def loosen_workspace_modes(root: str) -> tuple[ModeRecord, ...]:
@@ -72,9 +84,10 @@ def restore_workspace_modes(root: str, records: Sequence[ModeRecord]) -> None:
     """
     Put back the modes in ``records``, last change first.
 
-    An entry that is gone, or is now a different file, is skipped: the run
-    replaced it, and its new mode is the workload's. Every entry is attempted
-    before an error is raised.
+    An entry that is gone, or is now a different inode, is skipped: the run
+    replaced it, and its new mode is the workload's. A regular file that
+    changed during the run gets its mode back without setuid and setgid.
+    Every entry is attempted before an error is raised.
 
     :raises WorkspacePermissionError: naming every entry that could not be
         restored.
@@ -160,6 +173,7 @@ def _chmod_recorded(
             mode=info.st_mode & 0o7777,
             device=info.st_dev,
             inode=info.st_ino,
+            changed_ns=os.fstat(fd).st_ctime_ns,
         )
     )
 
@@ -195,8 +209,16 @@ def _restore_one(root: str, record: ModeRecord) -> None:
 
     try:
         info = os.fstat(fd)
-        if (info.st_dev, info.st_ino) == (record.device, record.inode):
-            _chmod_fd(fd, record.mode)
+        if (info.st_dev, info.st_ino) != (record.device, record.inode):
+            return
+
+        restored = record.mode
+        if stat.S_ISREG(info.st_mode) and info.st_ctime_ns != record.changed_ns:
+            # The file was written, or is a new file that reuses the inode
+            # number: setuid and setgid are not given back, as the kernel
+            # also clears them when a file is written.
+            restored &= ~(stat.S_ISUID | stat.S_ISGID)
+        _chmod_fd(fd, restored)
     finally:
         os.close(fd)
 
