@@ -7,8 +7,8 @@ from pathlib import Path
 
 import attrs
 import pytest
-from runtime_fakes import NERDCTL_JSON, write_runtime
 
+from runtime_fakes import NERDCTL_JSON, write_runtime
 from wfc_container import (
     ContainerRuntimeTool,
     ManagedRuntimeBundleDescriptor,
@@ -30,6 +30,7 @@ SCOPE = "wfcompute-06d10e1aef1733a0"
 @pytest.fixture
 def bundle() -> ManagedRuntimeBundleDescriptor:
     catalog = load_bundle_catalog(catalog_path("managed-runtime-bundles.json"))
+    assert catalog.bundles
     return catalog.bundles[0]
 
 
@@ -129,8 +130,8 @@ async def test_managed_without_bundle_is_unsupported(tmp_path: Path) -> None:
 
 
 async def test_managed_relative_executable_is_unsupported(
-    tmp_path: Path, bundle
-) -> None:  # type: ignore[no-untyped-def]
+    tmp_path: Path, bundle: ManagedRuntimeBundleDescriptor
+) -> None:
     report = (
         await probe_backend(
             managed("bin/nerdctl", bundle), environ=environ(tmp_path), now=NOW
