@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from bundle_fixtures import build_archive, nerdctl_full_members
 
+from bundle_fixtures import build_archive, nerdctl_full_members
 from wfc_container import DocumentError
 from wfc_container.bundles._extract import TreeRecord, extract_tar_gz
 from wfc_container.bundles._manifest import (

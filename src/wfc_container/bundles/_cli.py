@@ -1,0 +1,210 @@
+"""
+The ``managed-runtime`` command group: install, doctor, uninstall, reinstall, package.
+
+Each command prints one compact JSON result and a newline on stdout, as the
+original CLI did. Exit codes: 0 on success (a doctor status of ``missing`` or
+``degraded`` is a successful check), 1 when the operation fails, 2 for
+usage errors.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import argparse
+
+    from ._download import DownloadProgress
+
+SUBCOMMANDS = ("install", "doctor", "uninstall", "reinstall", "package")
+DEFAULT_CATALOG = "managed-runtime-bundles.json"
+
+
+def register(commands: Any, *, parser_class: type[argparse.ArgumentParser]) -> None:
+    """Add the ``managed-runtime`` command group to the CLI's subparsers."""
+    group = commands.add_parser(
+        "managed-runtime",
+        help="install, check and remove the managed containerd/nerdctl bundle",
+        description="Install, check and remove a pinned, signed runtime bundle.",
+    )
+    subcommands = group.add_subparsers(
+        dest="managed_command", metavar="SUBCOMMAND", required=True
+    )
+    helps = {
+        "install": "download, verify and install the bundle",
+        "doctor": "check an installed bundle against its manifest and the catalog",
+        "uninstall": "remove the installed bundle root, and only it",
+        "reinstall": "install over the existing bundle, then run doctor",
+        "package": "re-verify the upstream objects and write a source manifest"
+        " and a refreshed catalog",
+    }
+    for name in SUBCOMMANDS:
+        parser = subcommands.add_parser(name, help=helps[name], description=helps[name])
+        _add_common_flags(parser, name)
+        parser.set_defaults(run=run_managed_runtime)
+
+
+def _add_common_flags(parser: argparse.ArgumentParser, name: str) -> None:
+    parser.add_argument(
+        "--catalog",
+        type=Path,
+        metavar="FILE",
+        help="bundle catalog JSON (default: the catalog shipped with the package)",
+    )
+    if name != "package":
+        parser.add_argument(
+            "--install-root",
+            type=Path,
+            required=True,
+            metavar="DIR",
+            help="directory that holds managed bundles, one root per bundle id",
+        )
+    parser.add_argument(
+        "--bundle-id", required=True, metavar="ID", help="catalog bundle id"
+    )
+    parser.add_argument(
+        "--target-os", metavar="OS", help="Go OS name (default: this host's)"
+    )
+    parser.add_argument(
+        "--target-arch", metavar="ARCH", help="Go architecture (default: this host's)"
+    )
+    if name in ("install", "reinstall", "package"):
+        parser.add_argument(
+            "--mirror",
+            action="append",
+            default=[],
+            metavar="URL",
+            help="base URL tried before the catalog's source; repeatable",
+        )
+    if name in ("install", "reinstall"):
+        parser.add_argument(
+            "--max-artifact-bytes",
+            type=int,
+            default=512 << 20,
+            metavar="BYTES",
+            help="stop a bundle download larger than this (default 512 MiB)",
+        )
+    if name in ("install", "reinstall", "uninstall"):
+        parser.add_argument(
+            "--lock-timeout",
+            type=float,
+            default=0.0,
+            metavar="SECONDS",
+            help="wait this long for another install or uninstall (default 0)",
+        )
+    if name == "package":
+        parser.add_argument(
+            "--output-dir",
+            type=Path,
+            required=True,
+            metavar="DIR",
+            help="directory for the source manifest and the refreshed catalog",
+        )
+        parser.add_argument(
+            "--valid-days",
+            type=int,
+            default=180,
+            metavar="DAYS",
+            help="days the refreshed catalog entry stays valid (default 180)",
+        )
+
+
+async def run_managed_runtime(args: argparse.Namespace) -> int:
+    """Run one ``managed-runtime`` subcommand and print its JSON result."""
+    from .._gojson import dumps
+    from ..probes._hostinfo import host_arch, host_os
+
+    args.target_os = args.target_os or host_os()
+    args.target_arch = args.target_arch or host_arch()
+    command = args.managed_command
+    if command == "uninstall":
+        from ._uninstall import uninstall_bundle
+
+        result: object = await uninstall_bundle(
+            args.bundle_id, args.install_root, lock_timeout=args.lock_timeout
+        )
+    else:
+        result = await _run_with_catalog(command, args)
+
+    sys.stdout.write(dumps(result) + "\n")
+    return 0
+
+
+async def _run_with_catalog(command: str, args: argparse.Namespace) -> object:
+    from ._catalog import load_bundle_catalog
+
+    catalog = load_bundle_catalog(_catalog_path(args.catalog))
+    target = {"target_os": args.target_os, "target_arch": args.target_arch}
+    if command == "doctor":
+        from ._doctor import doctor_bundle
+
+        return await doctor_bundle(catalog, args.bundle_id, args.install_root, **target)
+    if command == "package":
+        from ._package import package_bundle
+
+        return await package_bundle(
+            catalog,
+            args.bundle_id,
+            args.output_dir,
+            mirrors=tuple(args.mirror),
+            valid_days=args.valid_days,
+            **target,
+        )
+
+    from ._install import InstallOptions, install_bundle, reinstall_bundle
+
+    options = InstallOptions(
+        max_artifact_bytes=args.max_artifact_bytes,
+        mirrors=tuple(args.mirror),
+        lock_timeout=args.lock_timeout,
+    )
+    operation = install_bundle if command == "install" else reinstall_bundle
+    return await operation(
+        catalog,
+        args.bundle_id,
+        args.install_root,
+        options=options,
+        progress=_progress_bar() if sys.stderr.isatty() else None,
+        **target,
+    )
+
+
+def _catalog_path(path: Path | None) -> Path:
+    if path is not None:
+        return path
+
+    from .._cli import UsageError
+
+    try:
+        from .._resources import catalog_path
+    except ImportError:
+        raise UsageError(
+            message="--catalog is required: no catalog is shipped"
+        ) from None
+    shipped: Path = catalog_path(DEFAULT_CATALOG)
+    return shipped
+
+
+class _ProgressBar:
+    """Draw ``name  42% 105.0/250.0 MiB`` on one stderr line, redrawn in place."""
+
+    def __init__(self) -> None:
+        self.last = -1
+
+    def __call__(self, progress: DownloadProgress) -> None:
+        total = progress.total or 0
+        percent = int(progress.done * 100 / total) if total else 0
+        if percent == self.last and progress.done != total:
+            return
+        self.last = percent
+        mib = 1 << 20
+        line = f"\r{progress.name}  {percent:3d}% {progress.done / mib:.1f}"
+        line += f"/{total / mib:.1f} MiB" if total else " MiB"
+        sys.stderr.write(line + ("\n" if total and progress.done >= total else ""))
+        sys.stderr.flush()
+
+
+def _progress_bar() -> _ProgressBar:
+    return _ProgressBar()
