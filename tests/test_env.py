@@ -37,9 +37,9 @@ def test_child_env_allowlist() -> None:
 
 @pytest.mark.parametrize("name", SESSION_VARIABLES + SELECTOR_VARIABLES)
 def test_child_env_passes_each(name: str) -> None:
-    child = build_child_env({name: "value"})
+    child = build_child_env({name: "/value"})
 
-    assert child.env[name] == "value"
+    assert child.env[name] == "/value"
 
 
 def test_child_env_default_path() -> None:
@@ -99,3 +99,26 @@ def test_child_env_copies_source() -> None:
     child.env["HOME"] = "/elsewhere"
 
     assert source == {"HOME": "/root"}
+
+
+def test_child_env_relative_path() -> None:
+    """Empty and relative PATH entries would find programs in the working directory."""
+    child = build_child_env({"PATH": "/usr/bin:.::bin:/opt/bin"})
+
+    assert child.env["PATH"] == "/usr/bin:/opt/bin"
+    assert child.dropped_path_entries == (".", "", "bin")
+
+
+def test_child_env_only_relative_path() -> None:
+    child = build_child_env({"PATH": "."})
+
+    assert child.env["PATH"] == DEFAULT_PATH
+    assert child.dropped_path_entries == (".",)
+
+
+def test_child_env_extra_path() -> None:
+    """A PATH in ``extra`` is the caller's choice and is kept as given."""
+    child = build_child_env({"PATH": "/usr/bin"}, extra={"PATH": "tools:/bin"})
+
+    assert child.env["PATH"] == "tools:/bin"
+    assert child.dropped_path_entries == ()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 import attrs
@@ -56,11 +57,13 @@ class ChildEnvironment:
 
     ``dropped_empty`` names the allowed variables that were set to an empty
     string in the source and are therefore absent from ``env``, in the order
-    of the allowlist.
+    of the allowlist. ``dropped_path_entries`` lists the relative entries
+    removed from ``PATH``.
     """
 
     env: dict[str, str]
     dropped_empty: tuple[str, ...] = ()
+    dropped_path_entries: tuple[str, ...] = ()
 
 
 def build_child_env(
@@ -72,7 +75,10 @@ def build_child_env(
     Only the session variables (``PATH``, ``HOME``, ``USER``, ``LOGNAME``,
     ``TMPDIR`` and the ``XDG_*`` directories) and the endpoint and
     configuration selectors of Docker, Podman, containerd and nerdctl are
-    copied. ``PATH`` defaults to the usual system directories when absent.
+    copied. ``PATH`` keeps only its absolute entries, because an empty or
+    relative entry would find a ``docker`` in whatever directory the probe
+    runs from, and it defaults to the usual system directories when no entry
+    is left.
     ``LC_ALL`` and ``LANG`` are set to ``C`` so that runtime messages read the
     same on every host. ``extra`` is applied last and may override anything,
     including the forced locale.
@@ -86,7 +92,7 @@ def build_child_env(
     :param source: the variables to choose from, usually ``os.environ``.
     :param extra: variables added after the allowlist, such as a backend's
         own settings; their empty values are kept.
-    :returns: the environment and the names of the dropped empty variables.
+    :returns: the environment and what was left out of it.
     """
     env: dict[str, str] = {}
     dropped: list[str] = []
@@ -100,9 +106,21 @@ def build_child_env(
         else:
             env[name] = value
 
-    env.setdefault("PATH", DEFAULT_PATH)
+    env["PATH"], relative = _keep_absolute(env.get("PATH"))
     env.update(FORCED_VARIABLES)
     if extra is not None:
         env.update(extra)
 
-    return ChildEnvironment(env=env, dropped_empty=tuple(dropped))
+    return ChildEnvironment(
+        env=env, dropped_empty=tuple(dropped), dropped_path_entries=relative
+    )
+
+
+def _keep_absolute(path: str | None) -> tuple[str, tuple[str, ...]]:
+    if path is None:
+        return DEFAULT_PATH, ()
+
+    entries = path.split(os.pathsep)
+    absolute = [entry for entry in entries if os.path.isabs(entry)]
+    relative = tuple(entry for entry in entries if not os.path.isabs(entry))
+    return os.pathsep.join(absolute) or DEFAULT_PATH, relative
