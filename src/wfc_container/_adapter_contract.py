@@ -58,7 +58,7 @@ class RuntimeDescriptor:
 @attrs.frozen(kw_only=True)
 class RuntimeAdapterContract:
     """
-    What an adapter promises the host.
+    Promise an adapter makes to the host.
 
     .. note:: The protocol's ``residue_policy`` and ``provider_config`` fields
        are not modelled. Both are ``omitzero`` in Go, so a contract without
@@ -116,16 +116,7 @@ def contract_problems(contract: RuntimeAdapterContract) -> tuple[str, ...]:
         )
     problems += identifier_problems("adapter_id", contract.adapter_id)
     problems += descriptor_problems(contract.descriptor)
-    problems += _unique_enum_problems("kinds", contract.kinds, RuntimeAdapterKind)
-    problems += _unique_enum_problems(
-        "workload_kinds", contract.workload_kinds, WorkloadKind
-    )
-    if _SERVICE_KINDS.intersection(
-        contract.kinds
-    ) and not _SERVICE_WORKLOADS.intersection(contract.workload_kinds):
-        problems.append(
-            "service adapter kinds require a service or node-service workload"
-        )
+    problems += _kind_problems(contract)
     for index, profile in enumerate(contract.runtime_profiles):
         field = f"runtime_profiles[{index}]"
         problems += enum_problems(field, profile, RuntimeProfile, required=True)
@@ -139,6 +130,22 @@ def contract_problems(contract: RuntimeAdapterContract) -> tuple[str, ...]:
     for key in sorted(contract.metadata):
         problems += identifier_problems(f"metadata key {go_quote(key)}", key)
     return tuple(problems)
+
+
+def _kind_problems(contract: RuntimeAdapterContract) -> list[str]:
+    problems = _unique_enum_problems("kinds", contract.kinds, RuntimeAdapterKind)
+    problems += _unique_enum_problems(
+        "workload_kinds", contract.workload_kinds, WorkloadKind
+    )
+    has_service_kind = bool(_SERVICE_KINDS.intersection(contract.kinds))
+    if has_service_kind and not _SERVICE_WORKLOADS.intersection(
+        contract.workload_kinds
+    ):
+        problems.append(
+            "service adapter kinds require a service or node-service workload"
+        )
+
+    return problems
 
 
 def descriptor_problems(descriptor: RuntimeDescriptor) -> list[str]:

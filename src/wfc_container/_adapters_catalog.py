@@ -1,8 +1,8 @@
 """
 The runtime adapter catalog: sandbox adapters, runtime backends and their contracts.
 
-``catalogs/runtime-adapters.json`` says which adapters this plugin offers and
-which runtime backends can serve them. It is checked for presence as the
+``catalogs/runtime-adapters.json`` lists the adapters this plugin offers and the
+runtime backends that can serve them. It is checked for presence as the
 original plugin does, and beyond that for known enum values, unique ids and
 backends that name only adapters the catalog has.
 """
@@ -38,7 +38,7 @@ RUNTIME_ADAPTERS_FILE = "runtime-adapters.json"
 
 
 class RuntimeAdapterKind(enum.StrEnum):
-    """How an adapter runs work: one execution or a long-lived service."""
+    """Mode an adapter runs work in: one execution or a long-lived service."""
 
     EXECUTION = "execution"
     SERVICE_RUN = "service-run"

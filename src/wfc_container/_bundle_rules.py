@@ -1,8 +1,12 @@
 """
 Validation of a managed runtime bundle descriptor, rule for rule as the protocol.
 
-Every failing rule is reported, in the protocol's order, so the list matches
-what the Go validator joins into its error.
+Every failing rule is reported, in the protocol's order, as the Go validator
+joins them into one error.
+
+.. note:: Messages for unknown enum values and an unsupported protocol version
+   follow the protocol's ``%q is unsupported`` form; their exact Go text was
+   not available.
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from ._wire import ManagedRuntimeBundleDescriptor
+
+
+_SUBJECT = "signature_subject."
 
 
 def go_quote(value: object) -> str:
@@ -139,17 +146,7 @@ def _subject_problems(desc: ManagedRuntimeBundleDescriptor) -> list[str]:
     problems += _match(
         _SUBJECT + "runtime_family", subject.runtime_family, desc.family, "family"
     )
-    pairs = (
-        ("os", desc.os, "os"),
-        ("arch", desc.arch, "arch"),
-        ("version", desc.version, "version"),
-        ("channel", desc.update_policy.channel, "update_policy.channel"),
-        ("conformance_profile", desc.conformance_profile, "conformance_profile"),
-    )
-    for name, other, other_field in pairs:
-        value = getattr(subject, name)
-        problems += identifier_problems(_SUBJECT + name, value)
-        problems += _match(_SUBJECT + name, value, other, other_field)
+    problems += _subject_field_problems(desc)
     problems += _subject_digest_problems(
         "scoped_store_policy_digest",
         subject.scoped_store_policy_digest,
@@ -159,7 +156,21 @@ def _subject_problems(desc: ManagedRuntimeBundleDescriptor) -> list[str]:
     return problems
 
 
-_SUBJECT = "signature_subject."
+def _subject_field_problems(desc: ManagedRuntimeBundleDescriptor) -> list[str]:
+    pairs = (
+        ("os", desc.os, "os"),
+        ("arch", desc.arch, "arch"),
+        ("version", desc.version, "version"),
+        ("channel", desc.update_policy.channel, "update_policy.channel"),
+        ("conformance_profile", desc.conformance_profile, "conformance_profile"),
+    )
+    problems: list[str] = []
+    for name, other, other_field in pairs:
+        value = getattr(desc.signature_subject, name)
+        problems += identifier_problems(_SUBJECT + name, value)
+        problems += _match(_SUBJECT + name, value, other, other_field)
+
+    return problems
 
 
 def _subject_digest_problems(

@@ -1,8 +1,12 @@
 """
 Validation of a runtime backend report, rule for rule as the protocol.
 
-Every failing rule is reported in the protocol's order. A report that passes
-here passes the Go validator, so the host accepts what this package ships.
+Every failing rule is reported in the protocol's order, so a report that fails
+here is one the host would reject.
+
+.. note:: Where the protocol's message text is not known (status-dependent
+   rules, unknown enum values, executor checks), the wording here follows the
+   protocol's style but is not copied from its validator.
 """
 
 from __future__ import annotations
