@@ -83,10 +83,16 @@ async def probe_backend(
             detail=type(exc).__name__,
         )
     outcome = _finish(state, verdict)
-    logger.debug(
-        "probe.backend.finished backend_id=%s status=%s",
+    diagnostics = outcome.diagnostics
+    logger.info(
+        "probe.backend.finished backend_id=%s status=%s version=%s reason=%r"
+        " error_line=%r endpoint=%r",
         definition.backend_id,
         outcome.report.status,
+        outcome.report.version,
+        outcome.report.reason,
+        diagnostics.error_line,
+        diagnostics.endpoint,
     )
     return outcome
 
