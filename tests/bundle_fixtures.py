@@ -2,8 +2,9 @@
 Real parts for bundle tests: GnuPG keys, nerdctl-full shaped archives, signed
 releases, catalogs pinning them, and a loopback HTTP mirror with fault knobs.
 
-Test modules import the pytest fixtures they use from here, for example
-``from bundle_fixtures import gnupg, object_server, release  # noqa: F401``.
+Test modules import the pytest fixtures they use, either by name or through
+the ``*_fixture`` aliases at the end, for example
+``from bundle_fixtures import gnupg_fixture  # noqa: F401``.
 Code that touches the mirror is asyncio-only, so such modules also define an
 ``anyio_backend`` fixture returning ``"asyncio"``.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import json
 import os
 import shutil
@@ -57,7 +59,7 @@ class GpgKey:
 
 @attrs.frozen(kw_only=True)
 class GpgVerdict:
-    """What ``gpg --verify`` reported: the status keywords and whether it said good."""
+    """The status keywords ``gpg --verify`` printed, and its exit code."""
 
     keywords: tuple[str, ...]
     returncode: int
@@ -113,6 +115,7 @@ class GnuPG:
         usage: str = "sign,cert",
         expire: str = "never",
         signing_subkey: str | None = None,
+        subkey_expire: str | None = None,
         at: datetime | None = None,
         cert_digest_algo: str | None = None,
     ) -> GpgKey:
@@ -120,7 +123,8 @@ class GnuPG:
         Make a key; ``signing_subkey`` (an algorithm) adds a signing subkey.
 
         Give ``usage="cert"`` with a subkey for a certify-only primary, and
-        ``cert_digest_algo="SHA1"`` for SHA-1 binding signatures.
+        ``cert_digest_algo="SHA1"`` for SHA-1 binding signatures. The subkey
+        expires with ``subkey_expire``, or with ``expire`` when that is unset.
         """
         extra = (
             () if cert_digest_algo is None else ("--cert-digest-algo", cert_digest_algo)
@@ -134,7 +138,7 @@ class GnuPG:
                 fingerprint,
                 signing_subkey,
                 "sign",
-                expire,
+                subkey_expire or expire,
                 at=at,
             )
 
@@ -146,6 +150,22 @@ class GnuPG:
         return next(
             line.split(":")[9] for line in out.splitlines() if line.startswith("fpr:")
         )
+
+    def subkey_fingerprints(self, key: GpgKey) -> list[str]:
+        """Return the fingerprints of ``key``'s subkeys, in key-ring order."""
+        out = self.check("--with-colons", "--list-keys", key.fingerprint).decode()
+        lines = out.splitlines()
+        return [
+            line.split(":")[9]
+            for previous, line in itertools.pairwise(lines)
+            if previous.startswith("sub:") and line.startswith("fpr:")
+        ]
+
+    def set_subkey_expiry(
+        self, key: GpgKey, subkey: str, expire: str, *, at: datetime | None = None
+    ) -> None:
+        """Set a new expiry on one subkey, with the binding dated ``at``."""
+        self.check("--quick-set-expire", key.fingerprint, expire, subkey, at=at)
 
     def export(self, key: GpgKey) -> bytes:
         """Return the armored public certificate of ``key``."""
@@ -801,3 +821,11 @@ async def object_server(release: Release) -> AsyncIterator[ObjectServer]:
     async with ObjectServer() as server:
         server.objects.update(release.objects())
         yield server
+
+
+# Aliases for modules whose tests take these fixtures as arguments: importing
+# an alias registers the fixture without shadowing the argument name.
+gnupg_fixture = gnupg
+release_key_fixture = release_key
+release_fixture = release
+object_server_fixture = object_server
