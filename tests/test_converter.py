@@ -149,6 +149,12 @@ class _Other:
     env: dict[str, str] = attrs.field(factory=dict, metadata={"go_map": True})
 
 
+def test_structure_null_map_empty() -> None:
+    other = structure({"count": 1, "env": None}, _Other, document="other")
+
+    assert other.env == {}
+
+
 def test_structure_generic_class() -> None:
     other = structure(
         {"count": 2, "ratio": 1, "color": "red", "names": None, "env": {"b": "1"}},
@@ -167,8 +173,9 @@ def test_structure_generic_class() -> None:
         ({"count": 1.0}, "expected integer, found number @ $.count"),
         ({"count": 1, "ratio": "1"}, "expected number, found string @ $.ratio"),
         ({"count": 1, "env": {"a": 1}}, "expected string, found number @ $.env['a']"),
+        ({"count": 1, "env": []}, "expected object, found array @ $.env"),
     ],
-    ids=["bool", "string", "float", "string-float", "map-value"],
+    ids=["bool", "string", "float", "string-float", "map-value", "map-array"],
 )
 def test_structure_generic_strict_scalars(
     data: dict[str, object], problem: str

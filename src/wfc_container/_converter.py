@@ -27,7 +27,7 @@ from cattrs.errors import (
     IterableValidationError,
     IterableValidationNote,
 )
-from cattrs.gen import make_dict_structure_fn
+from cattrs.gen import make_dict_structure_fn, make_mapping_structure_fn
 from cattrs.v import format_exception as _cattrs_format_exception
 
 from . import _gojson
@@ -190,6 +190,28 @@ def _structure_tuple(value: object, cls: object) -> tuple[object, ...]:
     return tuple(items)
 
 
+def _is_dict(cls: object) -> bool:
+    return cls is dict or typing.get_origin(cls) is dict
+
+
+def _make_dict_hook(cls: type) -> typing.Callable[[object, type], object]:
+    inner = typing.cast(
+        "typing.Callable[[object, type], object]",
+        make_mapping_structure_fn(cls, _converter),
+    )
+
+    def structure_dict(value: object, target: type) -> object:
+        # Go leaves a nil map for null.
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise _mismatch(value, "object")
+
+        return inner(value, target)
+
+    return structure_dict
+
+
 def _make_attrs_hook(cls: type) -> typing.Callable[[object, type], object]:
     inner = typing.cast(
         "typing.Callable[[object, type], object]",
@@ -213,6 +235,7 @@ def _make_converter() -> cattrs.Converter:
     converter.register_structure_hook(bytes, _structure_bytes)
     converter.register_structure_hook_func(_is_optional, _structure_optional)
     converter.register_structure_hook_func(_is_homogeneous_tuple, _structure_tuple)
+    converter.register_structure_hook_factory(_is_dict, _make_dict_hook)
     converter.register_structure_hook_factory(attrs.has, _make_attrs_hook)
     return converter
 
