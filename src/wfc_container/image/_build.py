@@ -48,8 +48,10 @@ _OCI_ARCHITECTURES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64"}
 _MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"
 _CONFIG_TYPE = "application/vnd.oci.image.config.v1+json"
 _LAYER_TYPE = "application/vnd.oci.image.layer.v1.tar"
-# Directories a runtime mounts over or that podman's --read-only covers with tmpfs;
+# Directories a runtime mounts over or that podman's --read-only covers with tmpfs.
 # /tmp and /var/tmp keep the sticky world-writable mode they have on any system.
+# /workspace exists so that a run without the workspace mount still starts (podman
+# rejects a missing working directory on a read-only root) and reports the failure.
 _DIRECTORIES = (
     ("dev", 0o755),
     ("etc", 0o755),
@@ -62,6 +64,7 @@ _DIRECTORIES = (
     ("usr/local/bin", 0o755),
     ("var", 0o755),
     ("var/tmp", 0o1777),
+    ("workspace", 0o755),
 )
 _PASSWD = b"root:x:0:0:root:/:/usr/local/bin/wfcompute-sandbox-probe\n"
 _GROUP = b"root:x:0:\n"
