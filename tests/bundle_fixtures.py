@@ -2,9 +2,8 @@
 Real parts for bundle tests: GnuPG keys, nerdctl-full shaped archives, signed
 releases, catalogs pinning them, and a loopback HTTP mirror with fault knobs.
 
-Test modules import the pytest fixtures they use, either by name or through
-the ``*_fixture`` aliases at the end, for example
-``from bundle_fixtures import gnupg_fixture  # noqa: F401``.
+Test modules import the pytest fixtures they use by name, for example
+``from bundle_fixtures import gnupg  # noqa: F401``.
 Code that touches the mirror is asyncio-only, so such modules also define an
 ``anyio_backend`` fixture returning ``"asyncio"``.
 """
@@ -821,11 +820,3 @@ async def object_server(release: Release) -> AsyncIterator[ObjectServer]:
     async with ObjectServer() as server:
         server.objects.update(release.objects())
         yield server
-
-
-# Aliases for modules whose tests take these fixtures as arguments: importing
-# an alias registers the fixture without shadowing the argument name.
-gnupg_fixture = gnupg
-release_key_fixture = release_key
-release_fixture = release
-object_server_fixture = object_server

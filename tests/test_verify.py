@@ -8,13 +8,14 @@ beside ours.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from pysequoia import Cert
 from pysequoia.packet import PacketPile, Tag
 
-from bundle_fixtures import GnuPG, GpgKey, gnupg_fixture  # noqa: F401
+from bundle_fixtures import GnuPG, GpgKey
 from wfc_container.bundles._errors import SignatureError, TrustRootError
 from wfc_container.bundles._verify import (
     PinnedCertificate,
@@ -25,6 +26,15 @@ from wfc_container.bundles._verify import (
 DATA = b"0" * 64 + b"  nerdctl-full-2.3.1-linux-amd64.tar.gz\n"
 NOW = datetime.now(UTC)
 DAY = timedelta(days=1)
+
+
+@pytest.fixture(name="gnupg")
+def gnupg_home() -> Iterator[GnuPG]:
+    home = GnuPG()
+    try:
+        yield home
+    finally:
+        home.close()
 
 
 def pin(gnupg: GnuPG, key: GpgKey) -> PinnedCertificate:
