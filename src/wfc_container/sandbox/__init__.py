@@ -9,6 +9,7 @@ Build an invocation with `build_command_invocation` or
 
 from __future__ import annotations
 
+from .._adapters_catalog import WorkloadKind
 from ._adapters import build_sandboxed_container, local_target, run_sandboxed_command
 from ._argv import DataMount, RunSpec, RuntimeTarget, build_run_argv
 from ._artifacts import hash_artifacts
@@ -34,7 +35,6 @@ from ._wire import (
     ResourceUsage,
     RuntimeExecutionRequest,
     RuntimeExecutionResult,
-    WorkloadKind,
 )
 
 __all__ = (

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from .._adapters_catalog import WorkloadKind
 from .._gojson import to_plain
 from ._argv import check_image, check_network
 from ._env import RESERVED_BUILD_PREFIX, resolve_env_refs
@@ -20,7 +21,6 @@ from ._wire import (
     ContainerBuildWorkload,
     ResourceLimits,
     RuntimeExecutionRequest,
-    WorkloadKind,
 )
 
 if TYPE_CHECKING:

@@ -8,11 +8,11 @@ encoder writes as padded base64, as Go does for ``[]byte``.
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 import attrs
 
+from .._adapters_catalog import WorkloadKind
 from .._wire import OMIT_EMPTY, OMIT_ZERO, PROTOCOL_VERSION
 
 # Go sorts map keys on output; the encoder reads this marker.
@@ -22,23 +22,6 @@ COMMAND_ADAPTER = "sandboxed-command"
 COMMAND_OPERATION = "run-sandboxed-command"
 BUILD_ADAPTER = "sandboxed-container-build"
 BUILD_OPERATION = "build-sandboxed-container"
-
-
-class WorkloadKind(enum.StrEnum):
-    """Kind of work a request carries; the adapters here serve two of them."""
-
-    COMMAND = "command"
-    CONTAINER_BUILD = "container-build"
-    DOCKER_COMPOSE_BUILD = "docker-compose-build"
-    BENCHMARK = "benchmark"
-    TRAINING = "training"
-    SERVICE = "service"
-    NODE_SERVICE = "node-service"
-    CONTENT_CACHE = "content-cache"
-    SUPERVISOR = "supervisor"
-    PRODUCT_CAPTURE = "product-capture"
-    PROVIDER = "provider"
-    WASM_COMPONENT = "wasm-component"
 
 
 @attrs.frozen(kw_only=True)
