@@ -63,8 +63,7 @@ async def run_probe(args: argparse.Namespace) -> int:
     """Run the probes and print the report; exit 0 whatever the statuses."""
     from ._cli import UsageError
     from ._gojson import dumps
-    from .probes import probe_all, select_backends
-    from .probes._process import become_subreaper
+    from .probes import become_subreaper, probe_all, select_backends
 
     if (args.catalog is None) != (args.install_root is None):
         raise UsageError(message="--catalog and --install-root go together")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ._all import probe_all
 from ._builtin import BUILTIN_BACKENDS, DOCKER, NERDCTL, PODMAN, select_backends
 from ._engine import probe_backend
+from ._process import become_subreaper
 from ._types import (
     DEFAULT_CONFORMANCE_COMMAND,
     SEED_CONFORMANCE_IMAGE,
@@ -29,6 +30,7 @@ __all__ = (
     "ProbeOutcome",
     "ProbeTimeouts",
     "StepRecord",
+    "become_subreaper",
     "probe_all",
     "probe_backend",
     "select_backends",
