@@ -97,9 +97,12 @@ def _describe_endpoint(state: ProbeState) -> None:
         mode = resolve_podman_mode(state.env)
         state.podman_remote = mode.remote
         state.endpoint = mode.endpoint
-        state.notes.append(
-            f"podman {'remote' if mode.remote else 'local'} mode ({mode.source})"
-        )
+        if mode.remote:
+            state.notes.append(f"podman remote mode, endpoint from {mode.source}")
+        else:
+            state.notes.append(
+                "podman local mode: no CONTAINER_HOST or CONTAINER_CONNECTION"
+            )
     elif tool == "nerdctl":
         state.endpoint = resolve_containerd_address(state.env)
 
