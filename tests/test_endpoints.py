@@ -201,7 +201,7 @@ def test_docker_endpoint_missing_context(tmp_path: Path) -> None:
     assert endpoint.context == "rd"
     assert endpoint.host == ""
     assert endpoint.unix_path is None
-    assert endpoint.problem == f"cannot read {meta!r}: file not found"
+    assert endpoint.problem == f"context 'rd' not found: no metadata file {meta!r}"
 
 
 def test_docker_endpoint_context_without_host(tmp_path: Path) -> None:

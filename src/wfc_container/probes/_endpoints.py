@@ -235,7 +235,7 @@ def _resolve_context(
 
 
 def _read_current_context(path: str) -> str | None:
-    document = _read_json(path, missing_ok=True)
+    document = _read_json(path)
     if document is None:
         return None
 
@@ -250,8 +250,11 @@ def _read_current_context(path: str) -> str | None:
 
 
 def _read_context_host(path: str, context: str) -> str:
-    document = _read_json(path, missing_ok=False)
-    assert document is not None
+    document = _read_json(path)
+    if document is None:
+        msg = f"context {context!r} not found: no metadata file {path!r}"
+        raise _ConfigError(msg)
+
     endpoints = document.get("Endpoints")
     docker = endpoints.get("docker") if isinstance(endpoints, dict) else None
     host = docker.get("Host") if isinstance(docker, dict) else None
@@ -262,16 +265,13 @@ def _read_context_host(path: str, context: str) -> str:
     return host
 
 
-def _read_json(path: str, *, missing_ok: bool) -> dict[str, object] | None:
+def _read_json(path: str) -> dict[str, object] | None:
+    """Return the JSON object in ``path``, or ``None`` when there is no such file."""
     try:
         with open(path, "rb") as file:
             document = json.load(file)
     except FileNotFoundError:
-        if missing_ok:
-            return None
-
-        msg = f"cannot read {path!r}: file not found"
-        raise _ConfigError(msg) from None
+        return None
     except OSError as exc:
         msg = f"cannot read {path!r}: {exc.strerror or exc}"
         raise _ConfigError(msg) from None
