@@ -3,9 +3,9 @@ Streaming, path-safe extraction of a bundle's ``.tar.gz`` into a staging directo
 
 The archive is read once, front to back (``r|gz``), and every regular file is
 hashed while it is written, so the install manifest needs no second pass over
-the tree. The rules fit nerdctl-full: bare and ``./``-prefixed member names,
-a ``./`` root entry, PAX headers and in-root relative symlinks such as
-``bin/buildkit-cni-bridge -> ../libexec/cni/bridge`` are accepted; absolute
+the tree. The rules fit nerdctl-full. Bare and ``./``-prefixed member names, a ``./``
+root entry, PAX headers and in-root relative symlinks such as
+``bin/buildkit-cni-bridge -> ../libexec/cni/bridge`` are accepted. Absolute
 names, ``..`` components, escaping links, devices, FIFOs and duplicate names
 are rejected.
 """
@@ -49,7 +49,7 @@ class ExtractLimits:
     Bounds on what one archive may unpack to.
 
     ``max_total_size`` is the sum of regular-file sizes in bytes (default 4 GiB,
-    about five times what nerdctl-full 2.x unpacks to), and ``max_members`` the
+    an estimate of several times what a 250 MB nerdctl-full archive unpacks to), and ``max_members`` the
     number of archive members of any type (default 20 000).
     """
 

@@ -10,9 +10,8 @@ Layout of an install root::
     <install_root>/.trees/<bundle_id>-*     trees of the symlink-switch fallback
 
 Promotion is one atomic step. On Linux it is ``renameat2(RENAME_EXCHANGE)``,
-which swaps the new tree and the active one in a single call; where that call
-is missing or the filesystem rejects it, the bundle root is a symlink that is
-replaced with ``rename(2)``. Either way a reader sees the old tree or the new
+which swaps the new tree and the active one in a single call. Where that call
+is missing, the bundle root is a symlink that is replaced with ``rename(2)``. Either way a reader sees the old tree or the new
 one, never a missing or half-written root.
 """
 
@@ -83,7 +82,7 @@ class BundleLayout:
 
     @property
     def staging_dir(self) -> Path:
-        """The directory that holds per-run staging directories."""
+        """The parent of the per-run staging directories."""
         return self.install_root / STAGING_DIR
 
 
@@ -229,7 +228,7 @@ def remove_tree(path: Path) -> None:
 
 def active_tree(layout: BundleLayout) -> Path | None:
     """
-    Return the directory that holds the active bundle tree, or ``None``.
+    Return the directory that contains the active bundle tree, or ``None``.
 
     That is the bundle root itself, or, with the symlink-switch fallback, the
     ``.trees/<id>-*`` directory the root links to.

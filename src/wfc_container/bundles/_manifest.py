@@ -1,7 +1,7 @@
 """
 Install manifest and lifecycle results (JSON as the Go installer writes them).
 
-The manifest keeps the seed's fields and ``file_digests`` (a symlink's value is
+The manifest keeps the Go installer's fields and ``file_digests`` (a symlink's value is
 the SHA-256 of ``symlink:<target>``) and adds ``file_modes`` and ``symlinks``,
 so that a doctor can tell a changed link target from a changed file.
 """
@@ -33,7 +33,7 @@ OMIT_ZERO = {"omit": "zero"}
 @attrs.frozen(kw_only=True)
 class InstallManifest:
     """
-    What an install wrote, stored as ``wfcompute-managed-runtime-install.json``.
+    Record of one install, stored as ``wfcompute-managed-runtime-install.json``.
 
     ``root`` and ``command_path`` are the final paths, never staging paths.
     ``file_digests`` never lists the manifest itself.
@@ -65,7 +65,7 @@ class InstallManifest:
 
 @attrs.frozen(kw_only=True)
 class InstallResult:
-    """Outcome of an install; the seed's fields first, then additions."""
+    """Outcome of an install: the Go installer's fields first, then additions."""
 
     bundle_id: str
     version: str
@@ -89,7 +89,7 @@ class DoctorResult:
     """
     Health of one installed bundle: ``ok``, ``missing`` or ``degraded``.
 
-    ``reason`` says what is wrong when the status is not ``ok``; ``warnings``
+    ``reason`` describes what is wrong when the status is not ``ok``; ``warnings``
     hold problems that do not degrade the install yet, such as a catalog
     entry close to its ``valid_until``.
     """
@@ -176,7 +176,7 @@ def scan_tree(root: Path) -> TreeRecord:
 
     The top-level manifest file is skipped.
 
-    :raises ValueError: when the tree holds a device, FIFO or socket, or a
+    :raises ValueError: when the tree contains a device, FIFO or socket, or a
         symlink whose target is absolute or leaves the root
     """
     digests: dict[str, str] = {}
