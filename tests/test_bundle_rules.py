@@ -93,7 +93,10 @@ def test_bundle_valid() -> None:
 
 
 def test_bundle_zero_time() -> None:
+    go_zero = datetime(1, 1, 1, tzinfo=UTC)
+
     assert bundle_problems(VALID, now=None) == ("validation time is required",)
+    assert bundle_problems(VALID, now=go_zero) == ("validation time is required",)
 
 
 def test_bundle_all_faults_reported_in_order() -> None:
@@ -239,6 +242,11 @@ CASES: list[tuple[str, Change, tuple[str, ...]]] = [
         ),
     ),
     ("valid-until-missing", top(valid_until=None), ("valid_until is required",)),
+    (
+        "valid-until-go-zero",
+        top(valid_until=datetime(1, 1, 1, tzinfo=UTC)),
+        ("valid_until is required",),
+    ),
     ("valid-until-equal", top(valid_until=NOW), ("valid_until must be in the future",)),
     (
         "update-channel",

@@ -180,6 +180,11 @@ SUPPORTED_CASES: list[tuple[str, Change, tuple[str, ...]]] = [
     ),
     ("generated-at", top(generated_at=None), ("generated_at is required",)),
     (
+        "generated-at-go-zero",
+        top(generated_at=datetime(1, 1, 1, tzinfo=UTC)),
+        ("generated_at is required",),
+    ),
+    (
         "protocol-version",
         top(protocol_version="compute.v2"),
         ('protocol_version "compute.v2" is unsupported',),

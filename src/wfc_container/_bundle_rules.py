@@ -15,6 +15,7 @@ import enum
 import json
 from typing import TYPE_CHECKING
 
+from ._gojson import is_zero_time
 from ._textrules import (
     digest_problems,
     identifier_problems,
@@ -87,7 +88,7 @@ def bundle_problems(
     :returns: the problems, empty when the descriptor is valid.
     """
     problems: list[str] = []
-    if now is None:
+    if now is None or is_zero_time(now):
         problems.append("validation time is required")
     problems += protocol_version_problems(desc.protocol_version)
     problems += required_runtime_identifier_problems("bundle_id", desc.bundle_id)
@@ -191,7 +192,7 @@ def _match(field: str, value: object, other: object, other_field: str) -> list[s
 def _valid_until_problems(
     desc: ManagedRuntimeBundleDescriptor, now: datetime | None
 ) -> list[str]:
-    if desc.valid_until is None:
+    if desc.valid_until is None or is_zero_time(desc.valid_until):
         return ["valid_until is required"]
     if now is not None and desc.valid_until <= now:
         return ["valid_until must be in the future"]

@@ -19,6 +19,7 @@ from ._bundle_rules import (
     protocol_version_problems,
 )
 from ._errors import DocumentError
+from ._gojson import is_zero_time
 from ._textrules import (
     digest_problems,
     go_trim_space,
@@ -79,7 +80,7 @@ def report_problems(report: RuntimeBackendReport, *, now: datetime) -> tuple[str
     problems += enum_problems(
         "isolation_mode", report.isolation_mode, RuntimeIsolationMode, required=True
     )
-    if report.generated_at is None:
+    if is_zero_time(report.generated_at):
         problems.append("generated_at is required")
     problems += protocol_version_problems(report.protocol_version)
     problems += enum_problems("tool", report.tool, ContainerRuntimeTool, required=False)
