@@ -55,5 +55,5 @@ def _diagnostic_lines(report: AgentReport) -> list[str]:
         lines.append("")
         lines.append(f"{diag.backend_id}:")
         lines.extend(f"  {name}: {value}" for name, value in shown)
-        lines.extend(f"  note: {note}" for note in diag.notes)
+        lines.extend(f"  note: {n}" for n in diag.notes if n != diag.error_line)
     return lines
