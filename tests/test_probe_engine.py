@@ -17,7 +17,7 @@ from runtime_fakes import (
     runtime_script,
     write_runtime,
 )
-from wfc_container import RuntimeBackendStatus, RuntimeIsolationMode
+from wfc_container import RuntimeBackendStatus, RuntimeIsolationMode, RuntimeProfile
 from wfc_container._report_rules import validate_report
 from wfc_container._textrules import public_text_problems
 from wfc_container.probes import (
@@ -433,3 +433,34 @@ async def test_docker_desktop_detected_as_vm_backed(bin_dir: Path) -> None:
     assert report.isolation_mode is RuntimeIsolationMode.VM_BACKED_CONTAINER
     assert report.install_burden is not None
     assert report.install_burden.value == "desktop-managed"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "runtime unavailable at /home/example/podman.sock",
+        "authentication required",
+    ],
+    ids=["home-socket-path", "authentication"],
+)
+async def test_version_failure_reason_is_shippable(bin_dir: Path, message: str) -> None:
+    """The original's checks 2 and 9: sensitive failure text stays out of the reason."""
+    write_runtime(bin_dir, "podman", version_stderr=message, version_exit=1)
+    outcome = await probe(bin_dir)
+    report = outcome.report
+    assert report.status is DEGRADED
+    assert report.reason == "version step: version query failed: exit code 1"
+    assert "auth" not in report.reason.lower()
+    assert outcome.diagnostics.error_line == message
+    validate_report(report, now=NOW)
+
+
+async def test_single_profile_gives_one_executor(bin_dir: Path) -> None:
+    """The original's check 6: one runtime profile advertises one provider."""
+    write_runtime(bin_dir, "podman", version_json=PODMAN_JSON)
+    one_profile = attrs.evolve(
+        PODMAN, runtime_profiles=(RuntimeProfile.SANDBOXED_OCI_V1,)
+    )
+    report = (await probe(bin_dir, one_profile)).report
+    assert report.executor_providers == ("sandboxed-command",)
+    assert [e.provider for e in report.executors] == ["sandboxed-command"]
