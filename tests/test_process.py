@@ -301,6 +301,38 @@ async def test_run_command_outer_cancel(
     assert group_members(read_pid(tmp_path)) == []
 
 
+@pytest.mark.usefixtures("subreaper")
+async def test_run_command_concurrent(env: dict[str, str], bin_dir: Path) -> None:
+    """Reaping one group never takes the exit status of another command.
+
+    The commands exit between 0.31 s and 0.39 s, while the timed-out groups are
+    being reaped, so a reaper that took any child would take theirs.
+    """
+    docker = write_fake(bin_dir, "docker", "sleep 3600 &\nwait")
+    codes: dict[int, int] = {}
+    timeouts: list[str] = []
+
+    async def exit_with(code: int) -> None:
+        script = f"sleep 0.3{code}; exit {code}"
+        result = await run_command(["sh", "-c", script], env=env, timeout=10, step="x")
+        codes[code] = result.exit_code
+
+    async def hang(step: str) -> None:
+        try:
+            await run_command([str(docker)], env=env, timeout=0.3, step=step)
+        except ProbeTimeoutError as exc:
+            timeouts.append(exc.step)
+
+    async with anyio.create_task_group() as tg:
+        for step in ("version", "run"):
+            tg.start_soon(hang, step)
+        for code in range(1, 10):
+            tg.start_soon(exit_with, code)
+
+    assert codes == {code: code for code in range(1, 10)}
+    assert sorted(timeouts) == ["run", "version"]
+
+
 async def test_run_command_missing_executable(env: dict[str, str]) -> None:
     with pytest.raises(
         CommandStartError,
