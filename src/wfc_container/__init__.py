@@ -13,6 +13,9 @@ from ._errors import (
     SandboxError,
     WfcError,
 )
+from ._json_api import from_json, to_json
+from ._report_rules import report_problems, validate_report
+from ._textrules import ScrubbedText, scrub_public_text
 from ._wire import (
     PROTOCOL_VERSION,
     ContainerRuntimeTool,
@@ -51,5 +54,11 @@ __all__ = (
     "RuntimeIsolationMode",
     "RuntimeProfile",
     "SandboxError",
+    "ScrubbedText",
     "WfcError",
+    "from_json",
+    "report_problems",
+    "scrub_public_text",
+    "to_json",
+    "validate_report",
 )
