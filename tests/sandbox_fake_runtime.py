@@ -58,7 +58,7 @@ if command == "run":
 with open(os.path.join(here, "calls.jsonl"), "a") as log:
     log.write(json.dumps(call) + "\n")
 if command == "rm":
-    if os.path.exists(running):
+    if os.path.exists(running) and not behavior.get("rm_fails"):
         os.unlink(running)
 elif command == "ps":
     if os.path.exists(running):

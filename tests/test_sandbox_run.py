@@ -169,6 +169,18 @@ async def test_run_command_timeout_removes_container(tmp_path: Path) -> None:
     assert env_dirs() == before
 
 
+async def test_run_command_timeout_removal_fails(tmp_path: Path) -> None:
+    target = fake(tmp_path, {"sleep": 30, "keep_running": True, "rm_fails": True})
+    invocation = command_invocation(
+        workspace(tmp_path), CommandWorkload(args=("x",)), timeout=0.5
+    )
+    with pytest.raises(SandboxTimeoutError) as caught:
+        await run_sandboxed_command(invocation, target)
+    assert caught.value.removed is False
+    calls = [argv_of(call)[0] for call in read_calls(tmp_path / "bin")]
+    assert calls == ["run", "rm", "ps", "rm", "ps", "rm", "ps"]
+
+
 async def test_run_command_cancel_removes_container(tmp_path: Path) -> None:
     target = fake(tmp_path, {"sleep": 30, "keep_running": True})
     invocation = command_invocation(workspace(tmp_path), CommandWorkload(args=("x",)))

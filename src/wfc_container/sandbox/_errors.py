@@ -106,9 +106,10 @@ class SandboxRuntimeError(SandboxError):
 
 class SandboxTimeoutError(SandboxError, TimeoutError):
     """
-    A workload did not finish within its timeout; its container was removed.
+    A workload did not finish within its timeout.
 
-    ``result`` holds the times and ``resource_usage.limit_hit``.
+    ``removed`` says whether the container is gone; ``result`` holds the times
+    and ``resource_usage.limit_hit``.
     """
 
     def __init__(
@@ -117,16 +118,21 @@ class SandboxTimeoutError(SandboxError, TimeoutError):
         operation: str,
         timeout: float,
         container: str,
+        removed: bool = True,
         result: RuntimeExecutionResult | None = None,
     ) -> None:
         super().__init__()
         self.operation = operation
         self.timeout = timeout
         self.container = container
+        self.removed = removed
         self.result = result
+        if not removed:
+            self.hint = f"remove it with 'rm -f {container}' in its runtime"
 
     def render(self) -> str:
+        state = "was removed" if self.removed else "could not be removed"
         return (
             f"{self.operation} timed out after {self.timeout:g} s;"
-            f" container {self.container!r} was removed"
+            f" container {self.container!r} {state}"
         )

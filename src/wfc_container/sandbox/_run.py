@@ -74,8 +74,8 @@ async def execute_run(
     :param build_state_dir: host directory mounted at ``/wfcompute-build``.
     :returns: the result; a non-zero ``exit_code`` is the workload's own.
     :raises SandboxRuntimeError: when the runtime itself failed.
-    :raises SandboxTimeoutError: when ``timeout`` expired; the container is
-        removed first.
+    :raises SandboxTimeoutError: when ``timeout`` expired, after an attempt
+        to remove the container; ``removed`` says whether it is gone.
     :raises CommandStartError: when the runtime CLI cannot be started.
     :raises SandboxRequestError: when a value of ``spec`` is not acceptable.
 
@@ -188,16 +188,17 @@ async def _run_container(
     name: str,
     timeout: float,
     max_output: int,
-) -> CommandResult | None:
-    """Run ``argv``; return None on timeout, after the container was removed."""
+) -> CommandResult | bool:
+    """Run ``argv``; on timeout remove the container and return whether it is gone."""
     try:
         return await run_command(
             argv, env=_cli_env(), timeout=timeout, step="run", max_output=max_output
         )
     except ProbeTimeoutError:
+        removed = False
         with anyio.CancelScope(shield=True):
-            await remove_container(target, name)
-        return None
+            removed = await remove_container(target, name)
+        return removed
     except anyio.get_cancelled_exc_class():
         with anyio.CancelScope(shield=True):
             await remove_container(target, name)
@@ -205,7 +206,7 @@ async def _run_container(
 
 
 async def _finish(
-    command: CommandResult | None,
+    command: CommandResult | bool,
     spec: RunSpec,
     target: RuntimeTarget,
     started: datetime,
@@ -216,13 +217,17 @@ async def _finish(
 ) -> RuntimeExecutionResult:
     finished = datetime.now(UTC)
     workspace_bytes = await anyio.to_thread.run_sync(measure_workspace, spec.workspace)
-    if command is None:
+    if isinstance(command, bool):
         usage = ResourceUsage(workspace_bytes=workspace_bytes, limit_hit=limit_hit)
         result = RuntimeExecutionResult(
             started_at=started, finished_at=finished, resource_usage=usage
         )
         raise SandboxTimeoutError(
-            operation=operation, timeout=timeout, container=name, result=result
+            operation=operation,
+            timeout=timeout,
+            container=name,
+            removed=command,
+            result=result,
         )
 
     truncated = command.stdout_truncated or command.stderr_truncated
