@@ -23,6 +23,12 @@ def register(commands: Any, *, parser_class: type[argparse.ArgumentParser]) -> N
         help="probe container runtimes and report which can run sandboxed work",
         description="Probe Podman, Docker and nerdctl concurrently, with evidence.",
     )
+    _add_selection_arguments(parser)
+    _add_setting_arguments(parser)
+    parser.set_defaults(run=run_probe)
+
+
+def _add_selection_arguments(parser: argparse.ArgumentParser) -> None:
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument(
         "--all", action="store_true", help="probe every built-in backend"
@@ -34,6 +40,18 @@ def register(commands: Any, *, parser_class: type[argparse.ArgumentParser]) -> N
         help="probe this backend, by tool name (podman) or id (podman-rootless);"
         " repeatable",
     )
+    parser.add_argument(
+        "--catalog", type=Path, metavar="FILE", help="managed runtime bundle catalog"
+    )
+    parser.add_argument(
+        "--install-root",
+        type=Path,
+        metavar="DIR",
+        help="managed runtime install root; with --catalog, probes installed bundles",
+    )
+
+
+def _add_setting_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--image", metavar="REF", help="conformance image to run")
     parser.add_argument(
         "--step-timeout",
@@ -47,16 +65,6 @@ def register(commands: Any, *, parser_class: type[argparse.ArgumentParser]) -> N
         choices=FORMATS,
         help="output format (default: table on a terminal, json otherwise)",
     )
-    parser.add_argument(
-        "--catalog", type=Path, metavar="FILE", help="managed runtime bundle catalog"
-    )
-    parser.add_argument(
-        "--install-root",
-        type=Path,
-        metavar="DIR",
-        help="managed runtime install root; with --catalog, probes installed bundles",
-    )
-    parser.set_defaults(run=run_probe)
 
 
 async def run_probe(args: argparse.Namespace) -> int:

@@ -72,31 +72,18 @@ async def probe_all(
     definitions.extend(plan.definition for plan in plans)
     _check_settings(definitions, image, timeouts, timeout)
     blocked = {p.definition.backend_id: p.blocked_reason for p in plans}
-
-    outcomes: list[ProbeOutcome | None] = [None] * len(definitions)
-    env = dict(os.environ if environ is None else environ)
-
-    async def probe_one(index: int, definition: BackendDefinition) -> None:
-        reason = blocked.get(definition.backend_id)
-        if reason:
-            outcomes[index] = _blocked_outcome(definition, reason, generated_at)
-            return
-        outcomes[index] = await probe_backend(
-            definition,
-            image=image,
-            timeouts=timeouts,
-            timeout=timeout,
-            environ=env,
-            now=generated_at,
-        )
+    options = _ProbeOptions(
+        image=image,
+        timeouts=timeouts,
+        timeout=timeout,
+        environ=dict(os.environ if environ is None else environ),
+        now=generated_at,
+    )
 
     logger.info("probe.all.started backends=%d", len(definitions))
-    async with anyio.create_task_group() as group:
-        for index, definition in enumerate(definitions):
-            group.start_soon(probe_one, index, definition)
-    finished = [o for o in outcomes if o is not None]
+    outcomes = await _probe_concurrently(definitions, blocked, options)
     report = build_agent_report(
-        finished, generated_at=generated_at, bundles=bundle_states
+        outcomes, generated_at=generated_at, bundles=bundle_states
     )
     logger.info(
         "probe.all.finished supported=%d degraded=%d unsupported=%d",
@@ -105,6 +92,43 @@ async def probe_all(
         report.counts.unsupported,
     )
     return report
+
+
+@attrs.frozen(kw_only=True)
+class _ProbeOptions:
+    image: str | None
+    timeouts: ProbeTimeouts | None
+    timeout: float | None
+    environ: dict[str, str]
+    now: datetime
+
+
+async def _probe_concurrently(
+    definitions: Sequence[BackendDefinition],
+    blocked: Mapping[str, str | None],
+    options: _ProbeOptions,
+) -> list[ProbeOutcome]:
+    """Probe every definition in one task group; results keep the input order."""
+    outcomes: list[ProbeOutcome | None] = [None] * len(definitions)
+
+    async def probe_one(index: int, definition: BackendDefinition) -> None:
+        reason = blocked.get(definition.backend_id)
+        if reason:
+            outcomes[index] = _blocked_outcome(definition, reason, options.now)
+            return
+        outcomes[index] = await probe_backend(
+            definition,
+            image=options.image,
+            timeouts=options.timeouts,
+            timeout=options.timeout,
+            environ=options.environ,
+            now=options.now,
+        )
+
+    async with anyio.create_task_group() as group:
+        for index, definition in enumerate(definitions):
+            group.start_soon(probe_one, index, definition)
+    return [outcome for outcome in outcomes if outcome is not None]
 
 
 def _check_settings(

@@ -12,20 +12,23 @@ import logging
 import os
 import shutil
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import anyio
-import attrs
 
-from .._wire import PROTOCOL_VERSION, RuntimeBackendReport, RuntimeBackendStatus
+from .._wire import RuntimeBackendStatus
 from ._bundle_step import check_bundle
 from ._classify import Cause
 from ._env import build_child_env
-from ._hostinfo import host_arch, host_os
+from ._outcome import finish_outcome
 from ._probe_state import ProbeState
 from ._run_step import run_conformance_step
 from ._types import BackendDefinition, ProbeOutcome, ProbeTimeouts
-from ._verdicts import Verdict, build_executors, hint_for, shippable_reason
+from ._verdicts import Verdict
 from ._version_step import run_version_step
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 logger = logging.getLogger("wfc_container.probes")
 
@@ -36,7 +39,7 @@ async def probe_backend(
     image: str | None = None,
     timeouts: ProbeTimeouts | None = None,
     timeout: float | None = None,
-    environ: dict[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
     now: datetime | None = None,
 ) -> ProbeOutcome:
     """
@@ -55,20 +58,7 @@ async def probe_backend(
     :returns: the report and its diagnostics; a broken backend is a report, not
         an exception.
     """
-    limits = ProbeTimeouts.uniform(timeout) if timeout is not None else timeouts
-    child = build_child_env(
-        os.environ if environ is None else environ, extra=definition.extra_env
-    )
-    state = ProbeState(
-        definition=definition,
-        image=image or definition.image,
-        timeouts=limits or ProbeTimeouts(),
-        env=child.env,
-        now=(now or datetime.now(UTC)).astimezone(UTC),
-    )
-    for name in child.dropped_empty:
-        state.notes.append(f"ignored empty {name} (it would switch the runtime mode)")
-
+    state = _new_state(definition, image, timeouts, timeout, environ, now)
     logger.debug("probe.backend.started backend_id=%s", definition.backend_id)
     try:
         verdict = await _run_steps(state)
@@ -82,19 +72,48 @@ async def probe_backend(
             cause=Cause.INTERNAL,
             detail=type(exc).__name__,
         )
-    outcome = _finish(state, verdict)
-    diagnostics = outcome.diagnostics
+
+    outcome = finish_outcome(state, verdict)
+    _log_outcome(outcome)
+    return outcome
+
+
+def _new_state(
+    definition: BackendDefinition,
+    image: str | None,
+    timeouts: ProbeTimeouts | None,
+    timeout: float | None,
+    environ: Mapping[str, str] | None,
+    now: datetime | None,
+) -> ProbeState:
+    limits = ProbeTimeouts.uniform(timeout) if timeout is not None else timeouts
+    child = build_child_env(
+        os.environ if environ is None else environ, extra=definition.extra_env
+    )
+    state = ProbeState(
+        definition=definition,
+        image=image or definition.image,
+        timeouts=limits or ProbeTimeouts(),
+        env=child.env,
+        now=(now or datetime.now(UTC)).astimezone(UTC),
+    )
+    for name in child.dropped_empty:
+        state.notes.append(f"ignored empty {name} (it would switch the runtime mode)")
+    return state
+
+
+def _log_outcome(outcome: ProbeOutcome) -> None:
+    report, diagnostics = outcome.report, outcome.diagnostics
     logger.info(
         "probe.backend.finished backend_id=%s status=%s version=%s reason=%r"
         " error_line=%r endpoint=%r",
-        definition.backend_id,
-        outcome.report.status,
-        outcome.report.version,
-        outcome.report.reason,
+        report.backend_id,
+        report.status,
+        report.version,
+        report.reason,
         diagnostics.error_line,
         diagnostics.endpoint,
     )
-    return outcome
 
 
 async def _run_steps(state: ProbeState) -> Verdict | None:
@@ -142,41 +161,3 @@ def _which(name: str, path: str) -> str | None:
         is_file = os.path.isfile(name) and os.access(name, os.X_OK)
         return name if is_file else None
     return shutil.which(name, path=path)
-
-
-def _finish(state: ProbeState, verdict: Verdict | None) -> ProbeOutcome:
-    definition = state.definition
-    report = RuntimeBackendReport(
-        protocol_version=PROTOCOL_VERSION,
-        backend_id=definition.backend_id,
-        family=state.family,
-        tool=state.tool,
-        version=state.version,
-        os=state.os or host_os(),
-        arch=state.arch or host_arch(),
-        status=RuntimeBackendStatus.SUPPORTED,
-        isolation_mode=state.isolation_mode,
-        install_burden=state.install_burden,
-        runtime_profiles=definition.runtime_profiles,
-        conformance_profiles=definition.conformance_profiles,
-        evidence=state.evidence,
-        bundle=state.bundle,
-        generated_at=state.now,
-        constraints=state.constraints(),
-    )
-    if verdict is None:
-        providers, executors = build_executors(
-            definition.runtime_profiles, state.version
-        )
-        report = attrs.evolve(
-            report,
-            executor_providers=providers,
-            executors=executors,
-        )
-        return ProbeOutcome(report=report, diagnostics=state.diagnostics())
-
-    reason, removed = shippable_reason(verdict)
-    report = attrs.evolve(report, status=verdict.status, reason=reason)
-    state.removed.extend(item for item in removed if item not in state.removed)
-    state.hint = state.hint or hint_for(verdict.cause, definition.tool.value)
-    return ProbeOutcome(report=report, diagnostics=state.diagnostics())
