@@ -464,3 +464,13 @@ async def test_single_profile_gives_one_executor(bin_dir: Path) -> None:
     report = (await probe(bin_dir, one_profile)).report
     assert report.executor_providers == ("sandboxed-command",)
     assert [e.provider for e in report.executors] == ["sandboxed-command"]
+
+
+async def test_docker_symlink_to_podman_is_alias(bin_dir: Path) -> None:
+    """A docker symlink to podman is an alias even when the JSON looks like Docker's."""
+    target = write_runtime(bin_dir / "podman-dir", "podman", version_json=DOCKER_JSON)
+    (bin_dir / "docker").symlink_to(target)
+    outcome = await probe(bin_dir, DOCKER)
+    assert outcome.report.status is UNSUPPORTED
+    assert outcome.diagnostics.alias_of == "podman"
+    assert outcome.report.reason.startswith("version step: alias of another runtime")
