@@ -11,15 +11,15 @@ if TYPE_CHECKING:
 
 # The fake logs every call as a JSON line to calls.jsonl beside itself. For
 # ``run`` it also records the env file's mode and content, writes files into
-# the workspace mount, prints and sleeps as behavior.json says, and marks the
+# the workspace mount, prints and sleeps as behavior.json specifies, and marks the
 # container as running until ``rm -f`` removes it.
 _SCRIPT = r"""
 import json, os, stat, sys, time
-here = os.path.dirname(os.path.abspath(__file__))
+fake_dir = os.path.dirname(os.path.abspath(__file__))
 args = sys.argv[1:]
 call = {"argv": args}
-behavior = json.load(open(os.path.join(here, "behavior.json")))
-running = os.path.join(here, "running")
+behavior = json.load(open(os.path.join(fake_dir, "behavior.json")))
+running = os.path.join(fake_dir, "running")
 
 def value_after(flag):
     return [args[i + 1] for i, a in enumerate(args[:-1]) if a == flag]
@@ -45,7 +45,7 @@ if command == "run":
         p: stat.S_IMODE(os.lstat(os.path.join(mounts["/workspace"], p)).st_mode)
         for p in behavior.get("report_modes", [])
     }
-    with open(os.path.join(here, "calls.jsonl"), "a") as log:
+    with open(os.path.join(fake_dir, "calls.jsonl"), "a") as log:
         log.write(json.dumps(call) + "\n")
     open(running, "w").write(value_after("--name")[0])
     sys.stdout.write(behavior.get("stdout", ""))
@@ -55,7 +55,7 @@ if command == "run":
     if not behavior.get("keep_running"):
         os.unlink(running)
     sys.exit(behavior.get("exit", 0))
-with open(os.path.join(here, "calls.jsonl"), "a") as log:
+with open(os.path.join(fake_dir, "calls.jsonl"), "a") as log:
     log.write(json.dumps(call) + "\n")
 if command == "rm":
     if os.path.exists(running) and not behavior.get("rm_fails"):

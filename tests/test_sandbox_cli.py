@@ -92,9 +92,23 @@ def test_cli_unknown_backend(
     argv = run_cli(tmp_path, "--", "x")
     argv[argv.index("docker")] = "lxc"
     code = main(argv)
-    assert code == 1
+    assert code == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: invalid backend 'lxc': expected one of docker, ")
+    assert err.startswith(
+        "error: sandbox run: invalid backend 'lxc': expected one of docker, "
+    )
+
+
+def test_cli_runtime_fault_exit(
+    tmp_path: Path, fake_docker: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    line = "docker: Error response from daemon: No such image: sandbox-image"
+    make_fake_runtime(fake_docker, "docker", {"exit": 125, "stderr": line + "\n"})
+    code = main(run_cli(tmp_path, "--", "true"))
+    assert code == 1
+    assert capsys.readouterr().err.strip() == (
+        f"error: docker run failed with exit code 125: {line}"
+    )
 
 
 def test_cli_bad_timeout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -57,7 +57,7 @@ async def run_sandboxed_command(
 
     The command runs as the caller's UID and GID,
     with a read-only root file system, no capabilities and no network unless
-    the invocation asks for ``bridge``. When the command exits 0 and the
+    the invocation requests ``bridge``. When the command exits 0 and the
     workload has an artifact allowlist, the result carries the hash of the
     named files (relative to the working directory) and the allowlist.
 
@@ -111,7 +111,7 @@ async def build_sandboxed_container(
     Run the builder image on a build workload and return the image digest.
 
     The builder runs as container root with a writable root file system and
-    only ``CHOWN`` and ``FOWNER`` added; the workspace is made readable for it
+    only ``CHOWN`` and ``FOWNER`` added. The workspace is made readable for it,
     and its modes are restored afterwards. The digest comes only from the
     file the builder writes in the host-created state directory mounted at
     ``/wfcompute-build``, never from its output.

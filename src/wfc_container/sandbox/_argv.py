@@ -57,7 +57,7 @@ class DataMount:
 @attrs.frozen(kw_only=True)
 class RunSpec:
     """
-    What to run, independent of the runtime tool.
+    Settings of one container run that do not depend on the runtime tool.
 
     ``command`` follows the image; with ``override_entrypoint`` the image's
     entrypoint is cleared, so ``command[0]`` is the program. ``run_as_root``
@@ -193,8 +193,8 @@ def check_image(image: str) -> None:
     """
     Check that ``image`` is a plausible reference that cannot pass as a flag.
 
-    :raises SandboxRequestError: when it is empty, starts with ``-`` or holds
-        whitespace or control characters.
+    :raises SandboxRequestError: when it is empty, starts with ``-`` or
+        contains whitespace or control characters.
     """
     bad_char = any(char.isspace() or ord(char) < 0x20 for char in image)
     if not image or image.startswith("-") or bad_char:
@@ -229,8 +229,8 @@ def container_working_dir(value: str) -> str:
     """
     Map a workspace-relative working directory to its path in the container.
 
-    :raises SandboxRequestError: when it is absolute, holds NUL, CR or LF, or
-        leaves the workspace.
+    :raises SandboxRequestError: when it is absolute, contains NUL, CR or LF,
+        or leaves the workspace.
     """
     value = value.strip()
     if value in ("", "."):
@@ -259,8 +259,8 @@ def bind_mount(host_path: str, container_path: str, *, read_only: bool) -> str:
     """
     Return a ``--mount`` value binding ``host_path`` at ``container_path``.
 
-    :raises SandboxRequestError: when a path holds a character the ``--mount``
-        syntax cannot carry.
+    :raises SandboxRequestError: when a path contains a character that the
+        ``--mount`` syntax cannot carry.
     """
     for label, path in (("mount source", host_path), ("mount target", container_path)):
         if any(char in path for char in _MOUNT_UNSAFE):

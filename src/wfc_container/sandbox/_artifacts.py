@@ -64,14 +64,14 @@ def _relative_parts(base: str, path: str) -> tuple[str, ...]:
 
 def _collect_files(base: str, path: str, files: set[tuple[str, ...]]) -> None:
     parts = _relative_parts(base, path)
-    shown = "/".join(parts) or "."
+    display_path = "/".join(parts) or "."
     try:
         mode = os.lstat(path).st_mode
     except FileNotFoundError:
-        raise ArtifactError(path=shown, problem="does not exist") from None
+        raise ArtifactError(path=display_path, problem="does not exist") from None
 
     if stat.S_ISLNK(mode):
-        raise ArtifactError(path=shown, problem="is a symlink")
+        raise ArtifactError(path=display_path, problem="is a symlink")
 
     if not stat.S_ISDIR(mode):
         files.add(parts)

@@ -3,12 +3,12 @@ Build control variables and the host-side read of the builder's image digest.
 
 The digest is read only from a file in a build state directory that the host
 creates for each build and bind-mounts read-write at ``/wfcompute-build``.
-Everything the workload supplies (the Dockerfile, the context and the commands
-its ``RUN`` steps execute inside the nested build) has no access to that
-mount, and the builder program from the trusted builder image is the only
+The workload supplies the Dockerfile and the context, and its ``RUN`` steps
+execute inside the nested build. The builder program from the trusted builder
+image does not expose the state directory to that build, so it is the only
 process that writes there. Digest markers printed on stdout are ignored,
-because build logs are workload output and can print anything, and so is any
-digest file inside the workspace, which the workload controls.
+because build logs are workload output. A digest file inside the workspace is
+ignored too, because the workload controls the workspace.
 """
 
 from __future__ import annotations

@@ -113,9 +113,9 @@ def target_for_backend(
     :raises SandboxRequestError: when ``name`` is unknown, or the backend does
         not serve the adapter, is managed, or has no supported tool.
 
-    A managed (bundled) backend is rejected, because the catalog entry does
-    not say where its ``nerdctl`` is installed or which namespace it uses;
-    build a `RuntimeTarget` for it instead.
+    A managed (bundled) backend is rejected, because its catalog entry does
+    not name the installed ``nerdctl`` or the namespace it uses. Build a
+    `RuntimeTarget` for such a backend instead.
     """
     if name in TOOLS:
         return local_target(name)

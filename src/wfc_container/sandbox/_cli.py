@@ -101,10 +101,11 @@ async def run_sandbox_command(args: argparse.Namespace) -> int:
     become_subreaper()
     try:
         invocation = _build_invocation(args, command, refs, resolved)
+        target = target_for_backend(args.backend)
     except SandboxRequestError as exc:
         raise UsageError(message=f"sandbox run: {exc}") from exc
 
-    result = await run_sandboxed_command(invocation, target_for_backend(args.backend))
+    result = await run_sandboxed_command(invocation, target)
     sys.stdout.write(dumps(result, indent=True) + "\n")
     return 0 if result.exit_code == 0 else 1
 

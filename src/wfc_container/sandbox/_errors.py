@@ -61,9 +61,9 @@ class WorkspacePermissionError(SandboxError, OSError):
         self.reason = reason
 
     def render(self) -> str:
-        shown = ", ".join(repr(path) for path in self.paths[:3])
+        listed = ", ".join(repr(path) for path in self.paths[:3])
         more = f" and {len(self.paths) - 3} more" if len(self.paths) > 3 else ""
-        return f"cannot {self.action} workspace modes of {shown}{more}: {self.reason}"
+        return f"cannot {self.action} workspace modes of {listed}{more}: {self.reason}"
 
 
 class BuildDigestError(SandboxError):
@@ -82,7 +82,7 @@ class SandboxRuntimeError(SandboxError):
     """
     The container runtime itself failed, so the workload may never have run.
 
-    ``result`` holds what was captured (exit code, output, times).
+    ``result`` contains what was captured (exit code, output, times).
     """
 
     def __init__(
@@ -108,8 +108,8 @@ class SandboxTimeoutError(SandboxError, TimeoutError):
     """
     A workload did not finish within its timeout.
 
-    ``removed`` says whether the container is gone; ``result`` holds the times
-    and ``resource_usage.limit_hit``.
+    ``removed`` tells whether the container is gone. ``result`` contains the
+    times and ``resource_usage.limit_hit``.
     """
 
     def __init__(

@@ -36,8 +36,8 @@ class SandboxInvocation:
     """
     A checked request plus what the host needs to run it.
 
-    ``workload`` keeps the env refs; ``request.env`` holds their resolved
-    values. ``timeout`` is in seconds. ``limit_hit`` is the label written to
+    ``workload`` keeps the env refs, and ``request.env`` contains their
+    resolved values. ``timeout`` is in seconds. ``limit_hit`` is the label written to
     ``resource_usage.limit_hit`` when the timeout stops the run.
     """
 

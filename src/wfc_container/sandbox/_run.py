@@ -75,7 +75,8 @@ async def execute_run(
     :returns: the result; a non-zero ``exit_code`` is the workload's own.
     :raises SandboxRuntimeError: when the runtime itself failed.
     :raises SandboxTimeoutError: when ``timeout`` expired, after an attempt
-        to remove the container; ``removed`` says whether it is gone.
+        to remove the container. Its ``removed`` attribute tells whether the
+        container is gone.
     :raises CommandStartError: when the runtime CLI cannot be started.
     :raises SandboxRequestError: when a value of ``spec`` is not acceptable.
 

@@ -73,7 +73,7 @@ class ResourceLimits:
 
 @attrs.frozen(kw_only=True)
 class ResourceUsage:
-    """What one run used, and which limit stopped it (``limit_hit``)."""
+    """Resources one run used, and the limit that stopped it (``limit_hit``)."""
 
     cpu_millis: int = attrs.field(default=0, metadata=OMIT_EMPTY)
     gpu_millis: int = attrs.field(default=0, metadata=OMIT_EMPTY)
@@ -92,7 +92,7 @@ class RuntimeExecutionRequest:
     Request an adapter executes.
 
     ``input`` is the workload without its env refs, as the JSON object Go embeds
-    verbatim; ``env`` holds the resolved values.
+    verbatim. ``env`` contains the resolved values.
     """
 
     protocol_version: str = PROTOCOL_VERSION

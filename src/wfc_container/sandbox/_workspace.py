@@ -2,12 +2,13 @@
 Workspace modes for root containers, and workspace size.
 
 A root container without ``CAP_DAC_OVERRIDE`` reads a bind-mounted workspace
-only through the "other" permission bits, so the build profile loosens them
-for the run and restores them afterwards. Every step goes through file
-descriptors opened with ``O_NOFOLLOW`` relative to their parent directory, and
-a restore skips an entry that is now a different inode, so a symlink placed in
-the workspace (before or during the run) can never redirect a ``chmod`` to a
-file outside it. Setuid, setgid and sticky bits are kept.
+that another user owns only through the "other" permission bits, so the build
+profile loosens them for the run and restores them afterwards. Every step goes
+through file descriptors opened with ``O_NOFOLLOW`` relative to their parent
+directory, and a restore skips an entry that is now a different inode. A
+symlink placed in the workspace, before or during the run, therefore never
+redirects a ``chmod`` to a file outside it. Setuid, setgid and sticky bits are
+kept.
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ class ModeRecord:
     """
     The original mode of one workspace entry whose mode was changed.
 
-    ``changed_ns`` is the entry's ctime right after the change; a later ctime
-    means the run modified the entry, or replaced it with a file that reuses
-    the inode number.
+    ``changed_ns`` is the entry's ctime right after the change. A later ctime
+    means that the run modified the entry or replaced it with a file that
+    reuses the inode number.
 
     .. note::
        Where the kernel keeps ctime at clock-tick granularity (kernels
@@ -162,11 +163,11 @@ def _loosen_entry(
 def _chmod_recorded(
     fd: int, parts: tuple[str, ...], info: os.stat_result, records: list[ModeRecord]
 ) -> None:
-    wanted = _loosened_mode(info.st_mode)
-    if wanted == info.st_mode & 0o7777:
+    loosened = _loosened_mode(info.st_mode)
+    if loosened == info.st_mode & 0o7777:
         return
 
-    _chmod_fd(fd, wanted)
+    _chmod_fd(fd, loosened)
     records.append(
         ModeRecord(
             parts=parts,
