@@ -260,6 +260,14 @@ _TAR_TYPES = {
 _MTIME = int(datetime(2015, 10, 21, tzinfo=UTC).timestamp())
 
 
+def filler_bytes(size: int) -> bytes:
+    """Return ``size`` deterministic bytes that do not compress."""
+    blocks = (
+        hashlib.sha256(i.to_bytes(8, "big")).digest() for i in range(size // 32 + 1)
+    )
+    return b"".join(blocks)[:size]
+
+
 def fake_command(output: str) -> bytes:
     """Return a shell script that prints ``output`` and exits 0."""
     return f"#!/bin/sh\necho '{output}'\n".encode()
@@ -289,6 +297,8 @@ def nerdctl_full_members(
         ArchiveMember(
             name="bin/containerd", data=fake_command("containerd v2.1.0"), mode=0o755
         ),
+        # Incompressible, so the archive spans many transfer chunks.
+        ArchiveMember(name="bin/ctr", data=filler_bytes(256 << 10), mode=0o755),
         ArchiveMember(
             name="bin/nerdctl",
             data=fake_command(f"nerdctl version {version}"),
@@ -668,7 +678,10 @@ class ObjectServer:
         """Start listening on a free port of ``host``."""
         app = web.Application()
         app.router.add_get("/{name:.+}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
+        # A short shutdown timeout, so that a stalled handler cannot hold up teardown.
+        self._runner = web.AppRunner(
+            app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, 0)
         await site.start()
@@ -732,27 +745,25 @@ class ObjectServer:
             response.headers["Content-Encoding"] = "gzip"
 
         await response.prepare(request)
+        drop_at = None if fault is None else fault.drop_after
+        stall_at = None if fault is None else fault.stall_after
+        cuts = [cut for cut in (drop_at, stall_at) if cut is not None]
         sent = 0
-        for piece in _pieces(body, start or 0):
-            if (
-                fault is not None
-                and fault.drop_after is not None
-                and sent + len(piece) >= fault.drop_after
-            ):
-                await response.write(piece[: fault.drop_after - sent])
+        for piece in _split(_pieces(body, start or 0), cuts):
+            if drop_at is not None and sent >= drop_at:
                 assert request.transport is not None
                 request.transport.close()
                 return response
-            if (
-                fault is not None
-                and fault.stall_after is not None
-                and sent >= fault.stall_after
-            ):
+            if fault is not None and stall_at is not None and sent >= stall_at:
                 await anyio.sleep(fault.stall)
-                fault.stall_after = None
+                stall_at = None
             await response.write(piece)
             sent += len(piece)
 
+        if drop_at is not None and sent >= drop_at:
+            assert request.transport is not None
+            request.transport.close()
+            return response
         await response.write_eof()
         return response
 
@@ -775,6 +786,20 @@ def _early_answer(
     if fault.status is not None:
         return web.Response(status=fault.status)
     return None
+
+
+def _split(pieces: Iterator[bytes], cuts: Sequence[int]) -> Iterator[bytes]:
+    """Split ``pieces`` so that no piece crosses one of the byte offsets in ``cuts``."""
+    offset = 0
+    for piece in pieces:
+        rest = piece
+        for cut in sorted(cut for cut in cuts if offset < cut < offset + len(piece)):
+            head_size = cut - (offset + len(piece) - len(rest))
+            yield rest[:head_size]
+            rest = rest[head_size:]
+        if rest:
+            yield rest
+        offset += len(piece)
 
 
 def _pieces(body: bytes | Path, start: int) -> Iterator[bytes]:

@@ -155,6 +155,18 @@ class HttpStatusError(BundleError, OSError):
         return f"{self.url!r} answered {self.status} {self.reason}".rstrip()
 
 
+class ConnectionFailedError(BundleError, OSError):
+    """A connection to a source could not be made or broke before a response."""
+
+    def __init__(self, *, url: str, reason: str) -> None:
+        super().__init__()
+        self.url = url
+        self.reason = reason
+
+    def render(self) -> str:
+        return f"connection to {self.url!r} failed: {self.reason}"
+
+
 class ObjectTooLargeError(BundleError, ValueError):
     """An object is larger than the caller's size limit."""
 
