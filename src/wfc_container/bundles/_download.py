@@ -301,6 +301,8 @@ class BundleFetcher:
             with anyio.fail_after(timeout):
                 for url in urls:
                     current = url
+                    # Nothing from a rejected source may reach the next one's bytes.
+                    sink.reset()
                     transfer = Transfer(
                         name=name, max_bytes=max_bytes, sink=sink, progress=progress
                     )
