@@ -20,7 +20,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
 import aiohttp
 import anyio
@@ -38,8 +38,8 @@ from ._errors import (
     UrlPolicyError,
 )
 from ._transfer import DownloadProgress as DownloadProgress
+from ._transfer import FileSink, MemorySink, Sink, Transfer, read_response
 from ._transfer import ProgressHook as ProgressHook
-from ._transfer import Transfer, read_response
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -119,31 +119,6 @@ def _require_asyncio() -> None:
 
 def _authority(url: URL) -> str:
     return f"{url.host}:{url.port}"
-
-
-class _MemorySink:
-    def __init__(self) -> None:
-        self.data = bytearray()
-
-    def write(self, chunk: bytes) -> None:
-        self.data += chunk
-
-    def reset(self) -> None:
-        self.data.clear()
-
-
-class _FileSink:
-    def __init__(self, stream: BinaryIO) -> None:
-        self.stream = stream
-
-    def write(self, chunk: bytes) -> None:
-        # Writes go to the page cache; a thread hop per chunk would cost more
-        # than the write itself.
-        self.stream.write(chunk)
-
-    def reset(self) -> None:
-        self.stream.seek(0)
-        self.stream.truncate()
 
 
 class BundleFetcher:
@@ -238,7 +213,7 @@ class BundleFetcher:
         :raises DownloadError: when every source failed; ``failures`` says why.
         :raises TransferTimeoutError: when ``timeout`` expired.
         """
-        sink = _MemorySink()
+        sink = MemorySink()
         await self._download(
             urls, name, expected_digest, max_bytes, sink, None, timeout
         )
@@ -276,7 +251,7 @@ class BundleFetcher:
         """
         stream = await anyio.to_thread.run_sync(dest.open, "wb")
         try:
-            sink = _FileSink(stream)
+            sink = FileSink(stream)
             return await self._download(
                 urls, name, expected_digest, max_bytes, sink, progress, timeout
             )
@@ -290,7 +265,7 @@ class BundleFetcher:
         name: str,
         expected_digest: str,
         max_bytes: int,
-        sink: _MemorySink | _FileSink,
+        sink: Sink,
         progress: ProgressHook | None,
         timeout: float | None,
     ) -> DownloadReport:
@@ -340,7 +315,8 @@ class BundleFetcher:
                     raise
                 delay = self.backoff * 2 ** (attempts - 1)
                 logger.warning(
-                    "bundle.download.retry name=%s url=%s attempt=%s delay=%s reason=%s",
+                    "bundle.download.retry name=%s url=%s attempt=%s delay=%s "
+                    "reason=%s",
                     transfer.name,
                     redact_url(url),
                     attempts,

@@ -1,5 +1,5 @@
 """
-One object's transfer state: bytes so far, running hash, resume and restart.
+One object's transfer state (bytes so far, running hash, resume, restart) and sinks.
 
 The download module drives requests and sources; this module reads one
 response into the sink and turns aiohttp's exceptions into bundle errors.
@@ -11,7 +11,7 @@ import contextlib
 import hashlib
 import logging
 import re
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 import aiohttp
 import attrs
@@ -63,6 +63,35 @@ class Sink(Protocol):
 
     def reset(self) -> None:
         """Drop everything written so far."""
+
+
+class MemorySink:
+    """Sink that keeps the bytes in memory, for small objects."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def write(self, chunk: bytes) -> None:
+        self.data += chunk
+
+    def reset(self) -> None:
+        self.data.clear()
+
+
+class FileSink:
+    """Sink that writes to an open binary file, truncating it on reset."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+
+    def write(self, chunk: bytes) -> None:
+        # Writes go to the page cache; a thread hop per chunk would cost more
+        # than the write itself.
+        self.stream.write(chunk)
+
+    def reset(self) -> None:
+        self.stream.seek(0)
+        self.stream.truncate()
 
 
 @attrs.define(kw_only=True)

@@ -218,35 +218,22 @@ def _check_signature(
 ) -> SignatureVerdict | SignatureRejection:
     signed_at = sig.created
     hash_name = _name(sig.hash_algorithm)
-    signed_by = (sig.issuer_fingerprint or sig.issuer_key_id or "").upper() or None
-
-    def reject(reason: str) -> SignatureRejection:
+    owner = _owner(sig, pinned)
+    problem = _packet_problem(owner is not None, signed_at, hash_name, now)
+    if problem is None and owner is not None:
+        problem = _certificate_problem(owner[0])
+    if problem is None and owner is not None and signed_at is not None:
+        problem = _cryptographic_problem(data, sig, owner[0], owner[1], signed_at)
+    if problem is not None or owner is None or signed_at is None:
+        signed_by = (sig.issuer_fingerprint or sig.issuer_key_id or "").upper()
         return SignatureRejection(
-            signed_by=signed_by,
+            signed_by=signed_by or None,
             signed_at=signed_at,
             hash_algorithm=hash_name,
-            reason=reason,
+            reason=problem or "signature was not checked",
         )
-
-    owner = _owner(sig, pinned)
-    if owner is None:
-        return reject("key is not in the allowed set")
-    if signed_at is None:
-        return reject("signature has no creation time")
-    if signed_at > now + MAX_CLOCK_SKEW:
-        return reject(
-            f"signature is dated after the verification time {now.isoformat()}"
-        )
-    if hash_name in WEAK_HASHES:
-        return reject(f"hash algorithm {hash_name} is rejected by policy")
 
     candidate, component = owner
-    problem = _certificate_problem(candidate)
-    if problem is None:
-        problem = _cryptographic_problem(data, sig, candidate, component, signed_at)
-    if problem is not None:
-        return reject(problem)
-
     return SignatureVerdict(
         fingerprint=candidate.cert.fingerprint.upper(),
         key_id=candidate.key_id,
@@ -255,6 +242,22 @@ def _check_signature(
         hash_algorithm=hash_name,
         key_expired_at=_expired_by(candidate, component, now),
     )
+
+
+def _packet_problem(
+    allowed: bool, signed_at: datetime | None, hash_name: str, now: datetime
+) -> str | None:
+    """Check what the signature packet alone shows, before any cryptography."""
+    if not allowed:
+        return "key is not in the allowed set"
+    if signed_at is None:
+        return "signature has no creation time"
+    if signed_at > now + MAX_CLOCK_SKEW:
+        return f"signature is dated after the verification time {now.isoformat()}"
+    if hash_name in WEAK_HASHES:
+        return f"hash algorithm {hash_name} is rejected by policy"
+
+    return None
 
 
 def _certificate_problem(candidate: _Pinned) -> str | None:
