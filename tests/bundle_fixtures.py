@@ -614,7 +614,8 @@ class Fault:
     - ``ignore_range``: answer 200 with the whole body to a Range request;
     - ``redirect_to``: answer 302 to this URL;
     - ``gzip_header``: add ``Content-Encoding: gzip`` without changing the bytes;
-    - ``reject_auth``: answer 401 when the request carries ``Authorization``.
+    - ``reject_auth``: answer 401 when the request carries ``Authorization``;
+    - ``chunked``: send the body with chunked encoding and no length.
     """
 
     status: int | None = None
@@ -627,6 +628,7 @@ class Fault:
     redirect_to: str | None = None
     gzip_header: bool = False
     reject_auth: bool = False
+    chunked: bool = False
     times: int | None = None
 
 
@@ -738,7 +740,10 @@ class ObjectServer:
             None if ignore_range else _parse_range(request.headers.get("Range"), size)
         )
         response = web.StreamResponse(status=200 if start is None else 206)
-        response.content_length = size - (start or 0)
+        if fault is not None and fault.chunked:
+            response.enable_chunked_encoding()
+        else:
+            response.content_length = size - (start or 0)
         if start is not None:
             response.headers["Content-Range"] = f"bytes {start}-{size - 1}/{size}"
         if fault is not None and fault.gzip_header:

@@ -562,3 +562,44 @@ async def test_mirror_regenerated_checksums_then_upstream(
 
     assert data == release.checksums
     assert len(mirror.requests) == 1
+
+
+async def test_download_size_limit_without_length(
+    fetcher: BundleFetcher,
+    release: Release,
+    object_server: ObjectServer,
+    tmp_path: Path,
+) -> None:
+    """With no Content-Length, the transfer stops once the limit is passed."""
+    object_server.faults[release.artifact_name] = Fault(chunked=True)
+    url = object_server.url(release.artifact_name)
+
+    with pytest.raises(DownloadError, match="more than 100000 bytes"):
+        await download(fetcher, release, [url], tmp_path / "a", max_bytes=100_000)
+
+    assert file_size(tmp_path / "a") <= 100_000
+
+
+async def test_download_chunked_body(
+    fetcher: BundleFetcher,
+    release: Release,
+    object_server: ObjectServer,
+    tmp_path: Path,
+) -> None:
+    object_server.faults[release.artifact_name] = Fault(chunked=True)
+    events: list[DownloadProgress] = []
+
+    await download(
+        fetcher,
+        release,
+        [object_server.url(release.artifact_name)],
+        tmp_path / "a",
+        progress=events.append,
+    )
+
+    assert file_size(tmp_path / "a") == len(release.artifact)
+    assert {event.total for event in events} == {None}
+
+
+def file_size(path: Path) -> int:
+    return path.stat().st_size
