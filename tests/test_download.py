@@ -396,7 +396,7 @@ async def test_download_not_found_not_retried(
     object_server: ObjectServer,
     tmp_path: Path,
 ) -> None:
-    with pytest.raises(DownloadError, match="answered 404 Not Found") as info:
+    with pytest.raises(DownloadError, match="responded 404 Not Found") as info:
         await download(
             fetcher, release, [object_server.url("missing.tar.gz")], tmp_path / "a"
         )
@@ -540,7 +540,7 @@ async def test_download_logs_retry(
             "wfc_container.bundles",
             logging.WARNING,
             f"bundle.download.retry name={release.artifact_name} url={url} attempt=1 "
-            f"delay=0.0 reason={url!r} answered 503 Service Unavailable",
+            f"delay=0.0 reason={url!r} responded 503 Service Unavailable",
         )
     ]
 

@@ -1,9 +1,9 @@
 """
 Streaming download of pinned bundle objects over aiohttp (asyncio only).
 
-Transport rules: https only, except plain http to a loopback host; redirects
-are followed by hand, at most ``max_redirects`` of them, never from https to
-http; ``Authorization`` is sent only to the host it was configured for, and
+Sources must use https, except plain http to a loopback host. Redirects are
+followed by hand, at most ``max_redirects`` of them and never from https to
+http. ``Authorization`` is sent only to the host it was configured for, and
 the owned session keeps no cookies. Connect and read-idle timeouts apply per
 request, and the caller's ``timeout`` to the whole call. Transient failures
 (connection errors, timeouts, truncated bodies, 408, 429 and 5xx) are retried
@@ -55,7 +55,7 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 @attrs.frozen(kw_only=True)
 class DownloadReport:
     """
-    How an object was fetched.
+    Result of one object's download: source, redirect chain, digest and retries.
 
     ``url`` is the source URL that delivered it and ``redirects`` every URL
     visited from there, in order, ending with the one that sent the bytes.
@@ -210,7 +210,7 @@ class BundleFetcher:
         :param timeout: seconds for the whole call, or ``None`` (the default)
             for no limit beyond the connect and read-idle timeouts.
         :returns: the object's bytes.
-        :raises DownloadError: when every source failed; ``failures`` says why.
+        :raises DownloadError: when every source failed; ``failures`` gives the reasons.
         :raises TransferTimeoutError: when ``timeout`` expired.
         """
         sink = MemorySink()
@@ -233,9 +233,9 @@ class BundleFetcher:
         """
         Stream an object into ``dest``, hashing it as it is written.
 
-        ``dest`` is created or truncated. After a failure it may hold partial or
-        wrong bytes, so it must sit in a staging directory that the caller
-        removes; the bytes are usable only after this returns.
+        ``dest`` is created or truncated. After a failure it may contain partial
+        or wrong bytes, so it must sit in a staging directory that the caller
+        removes. Its bytes are verified only once this returns.
 
         :param urls: source URLs, tried in order.
         :param name: the object's name, for messages and progress events.
@@ -246,7 +246,7 @@ class BundleFetcher:
         :param progress: called after each chunk.
         :param timeout: seconds for the whole call, or ``None`` (the default).
         :returns: the report of the source that delivered the bytes.
-        :raises DownloadError: when every source failed; ``failures`` says why.
+        :raises DownloadError: when every source failed; ``failures`` gives the reasons.
         :raises TransferTimeoutError: when ``timeout`` expired.
         """
         stream = await anyio.to_thread.run_sync(dest.open, "wb")

@@ -17,7 +17,7 @@ class CatalogPolicyError(BundleError, ValueError):
     """
     A catalog bundle cannot be used: missing, expired, blocked or badly pinned.
 
-    ``problems`` holds every failed rule, in the order they were checked.
+    ``problems`` contains every failed rule, in the order they were checked.
     """
 
     def __init__(
@@ -65,7 +65,7 @@ class ChecksumError(BundleError, ValueError):
 @attrs.frozen(kw_only=True)
 class SignatureRejection:
     """
-    Why one signature packet of a detached signature file was not accepted.
+    Rejection of one signature packet of a detached signature file, with the reason.
 
     ``signed_by`` is the issuer fingerprint (or key id) the packet names, and
     ``signed_at`` its creation time; either is ``None`` when the packet lacks it.
@@ -143,7 +143,7 @@ class UrlPolicyError(BundleError, ValueError):
 
 
 class HttpStatusError(BundleError, OSError):
-    """A server answered with a status other than 200 or the expected 206."""
+    """A server responded with a status other than 200 or the expected 206."""
 
     def __init__(self, *, url: str, status: int, reason: str) -> None:
         super().__init__()
@@ -152,7 +152,7 @@ class HttpStatusError(BundleError, OSError):
         self.reason = reason
 
     def render(self) -> str:
-        return f"{self.url!r} answered {self.status} {self.reason}".rstrip()
+        return f"{self.url!r} responded {self.status} {self.reason}".rstrip()
 
 
 class ConnectionFailedError(BundleError, OSError):
@@ -227,7 +227,7 @@ class SourceFailure:
 
 
 class DownloadError(BundleError, OSError):
-    """Every source URL of an object failed; ``failures`` says why, in order."""
+    """Every source URL of an object failed; ``failures`` lists the reasons in order."""
 
     def __init__(self, *, name: str, failures: Sequence[SourceFailure]) -> None:
         super().__init__()

@@ -56,7 +56,7 @@ class ProgressHook(Protocol):
 
 
 class Sink(Protocol):
-    """Where received bytes go: memory or a staging file."""
+    """Destination of received bytes: memory or a staging file."""
 
     def write(self, chunk: bytes, /) -> None:
         """Append ``chunk``."""
@@ -201,8 +201,8 @@ async def read_response(response: aiohttp.ClientResponse, transfer: Transfer) ->
     """
     Read one response body into the transfer's sink, hashing each chunk.
 
-    :raises HttpStatusError: for a status other than 200, or 206 answering
-        this transfer's Range request with the matching Content-Range.
+    :raises HttpStatusError: for any status except 200, and 206 with the
+        Content-Range that matches this transfer's Range request.
     :raises ObjectTooLargeError: as soon as the size limit is exceeded.
     :raises TruncatedTransferError: when the body ends before its length.
     """

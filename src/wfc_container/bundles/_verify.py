@@ -12,17 +12,17 @@ liveness at the time the signature was made. This module adds the rules on top:
 - signatures dated after the verification time (plus a small clock skew) are
   rejected, and so are SHA-1 and other weak signature hashes;
 - a revoked certificate is rejected whenever the revocation was made;
-- a key that expired after it signed is accepted, and the verdict says when
-  it expired, which matches GnuPG's "good signature, key expired" judgement.
+- a key that expired after it signed is accepted, and the verdict reports
+  when it expired, which matches GnuPG's "good signature, key expired" judgement.
 
-SHA-1 key binding signatures are rejected, as sequoia's policy does for
-bindings made after 2023-02-01. The message then says that the binding was
-rejected by policy, not that the signature is bad.
+Key binding signatures made with SHA-1 are rejected, because sequoia's
+standard policy has not accepted them since 2023-02-01. The message then
+states that the binding was rejected by policy, not that the signature is bad.
 
 A pinned certificate must keep a self-signature that was in force when the
 release was signed. GnuPG drops the old self-signature when a key's expiry is
 extended, and a copy refreshed after the release was signed is rejected with a
-message that says so, although GnuPG accepts it.
+message that explains this, although GnuPG accepts it.
 """
 
 from __future__ import annotations
