@@ -121,7 +121,9 @@ def test_shipped_catalog_fails_closed_at_valid_until() -> None:
     catalog = load_bundle_catalog(SHIPPED)
     deadline = datetime(2026, 12, 31, tzinfo=UTC)
 
-    with pytest.raises(CatalogPolicyError, match="valid_until must be in the future") as info:
+    with pytest.raises(
+        CatalogPolicyError, match="valid_until must be in the future"
+    ) as info:
         select_bundle(
             catalog, BUNDLE_ID, target_os="linux", target_arch="amd64", now=deadline
         )
