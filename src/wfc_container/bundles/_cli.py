@@ -59,7 +59,7 @@ def _add_common_flags(parser: argparse.ArgumentParser, name: str) -> None:
             type=Path,
             required=True,
             metavar="DIR",
-            help="directory that holds managed bundles, one root per bundle id",
+            help="directory for managed bundles, one root per bundle id",
         )
     parser.add_argument(
         "--bundle-id", required=True, metavar="ID", help="catalog bundle id"

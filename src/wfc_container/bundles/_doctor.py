@@ -86,7 +86,7 @@ async def doctor_bundle(
     allows the bundle; the manifest matches the pinned metadata and the
     scoped paths; ``bin/nerdctl`` is an executable regular file; every file
     digest, mode and symlink target matches the manifest and no file was
-    added; the CNI directory holds the shipped plugins; every symlink
+    added; the CNI directory contains the shipped plugins; every symlink
     resolves; ``bin/nerdctl --version`` reports the manifest's version.
 
     :param now: the time for catalog policy checks (default: the current time)
@@ -149,7 +149,7 @@ def inspect_stable(
     Run :func:`inspect_install`, again if the root was replaced meanwhile.
 
     The doctor takes no lock, so an install may promote a new tree while the
-    files are hashed; a changed root inode means the first answer mixed the
+    files are hashed; a changed root inode means the first result mixed the
     two trees.
     """
     before = _root_identity(layout)

@@ -1,12 +1,13 @@
 """
 Install and reinstall a managed runtime bundle: the whole trust order in one place.
 
-:func:`install_bundle` reads top to bottom in the order trust is built: select
-the bundle by catalog policy, fetch the small pinned objects (trust roots,
-``SHA256SUMS``, ``SHA256SUMS.asc``) and check their digests, verify the
-signature, check that the signed checksum file pins the artifact, stream the
-artifact into staging (digest checked as it arrives), extract it, write the
-manifest, and promote the new tree in one atomic step.
+:func:`install_bundle` reads top to bottom in the order trust is built. It
+selects the bundle by catalog policy, fetches the small pinned objects (trust
+roots, ``SHA256SUMS``, ``SHA256SUMS.asc``) and checks their digests, then
+verifies the signature and checks that the signed checksum file pins the
+artifact. Only then does it stream the artifact into staging (digest checked
+as it arrives), extract it, write the manifest, and promote the new tree in
+one atomic step.
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ async def install_bundle(
     Install ``bundle_id`` from ``catalog`` under ``install_root``, verified.
 
     The previous install, if any, stays untouched until the new tree replaces
-    it in one atomic step; a failure or cancellation at any point removes this
+    it in one atomic step. A failure or cancellation at any point removes this
     run's staging directory and leaves the previous install as it was.
 
     :param fetcher: an open fetcher to reuse; by default one is opened and

@@ -1,11 +1,11 @@
 """
 Release packaging: re-verify a bundle's upstream objects and refresh its catalog.
 
-This replaces the original ``package-managed-runtime-bundle.sh``: it fetches
-the trust roots, ``SHA256SUMS`` and ``SHA256SUMS.asc``, checks their pinned
-digests and the signature, checks that ``SHA256SUMS`` pins the artifact, and
-writes a source manifest (with its SHA-256 beside it) and a catalog whose
-entry is valid for a new period.
+This replaces the original ``package-managed-runtime-bundle.sh``. It fetches
+the trust roots, ``SHA256SUMS`` and ``SHA256SUMS.asc`` and checks their pinned
+digests and the signature. It then checks that ``SHA256SUMS`` pins the
+artifact, and writes a source manifest (with its SHA-256 beside it) and a
+catalog whose entry is valid for a new period.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ class SourceObject:
 
 @attrs.frozen(kw_only=True)
 class SourceManifest:
-    """Where each object of a bundle comes from, as verified at packaging time."""
+    """Source URL and digest of each object of a bundle, verified at packaging time."""
 
     bundle_id: str
     generated_at: datetime

@@ -41,7 +41,7 @@ class ManagedProbePlan:
     One installed bundle as the probe engine should treat it.
 
     ``blocked_reason`` is set (public text, no host paths) when the install
-    is not healthy or the catalog no longer allows it; the engine then
+    is not healthy or the catalog no longer allows it. The engine then
     reports the backend degraded without running anything. ``state`` is the
     doctor result as JSON-ready data for the report's bundle section.
     """
@@ -130,7 +130,7 @@ def _definition(
     containerd_address: str | None,
 ) -> BackendDefinition:
     profile = bundle.conformance_profile or DEFAULT_CONFORMANCE_PROFILE
-    # nerdctl looks for CNI plugins only in system directories unless told,
+    # nerdctl looks for CNI plugins only in system directories unless CNI_PATH is set,
     # and a host /opt/cni/bin would silently win over the bundle's plugins.
     env = {"CNI_PATH": str(layout.cni_dir)}
     if containerd_address:
