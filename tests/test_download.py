@@ -23,8 +23,6 @@ from wfc_container.bundles._download import (
     DownloadProgress,
     DownloadReport,
     ProgressHook,
-    check_url,
-    redact_url,
 )
 from wfc_container.bundles._errors import (
     AsyncBackendError,
@@ -37,6 +35,7 @@ from wfc_container.bundles._errors import (
     TruncatedTransferError,
     UrlPolicyError,
 )
+from wfc_container.bundles._transfer import check_url, redact_url
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ off, so a ``Content-Encoding`` header cannot change them.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
-import ipaddress
 import logging
 from typing import TYPE_CHECKING
 
@@ -30,19 +30,32 @@ from yarl import URL
 
 from .._errors import BundleError
 from ._errors import (
-    AsyncBackendError,
+    ConnectionFailedError,
     DigestMismatchError,
     DownloadError,
+    ObjectTooLargeError,
     SourceFailure,
     TransferTimeoutError,
+    TruncatedTransferError,
     UrlPolicyError,
 )
+from ._transfer import (
+    CHUNK_SIZE,
+    FileSink,
+    MemorySink,
+    Sink,
+    Transfer,
+    check_status,
+    check_url,
+    redact_url,
+    require_asyncio,
+)
 from ._transfer import DownloadProgress as DownloadProgress
-from ._transfer import FileSink, MemorySink, Sink, Transfer, read_response
+from ._transfer import DownloadReport as DownloadReport
 from ._transfer import ProgressHook as ProgressHook
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import AsyncIterator, Mapping, Sequence
     from pathlib import Path
     from types import TracebackType
 
@@ -52,73 +65,73 @@ DEFAULT_MAX_BYTES = 512 << 20
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
-@attrs.frozen(kw_only=True)
-class DownloadReport:
-    """
-    Result of one object's download: source, redirect chain, digest and retries.
-
-    ``url`` is the source URL that delivered it and ``redirects`` every URL
-    visited from there, in order, ending with the one that sent the bytes.
-    ``failures`` lists the sources rejected before it, with the reason.
-    """
-
-    name: str
-    url: str
-    redirects: tuple[str, ...]
-    digest: str
-    size: int
-    attempts: int
-    resumed: int
-    failures: tuple[SourceFailure, ...]
-
-
-def redact_url(url: str | URL) -> str:
-    """Return ``url`` without user info and query, for logs and reports."""
-    parsed = URL(url) if isinstance(url, str) else url
-    return str(parsed.with_user(None).with_password(None).with_query(None))
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_url(url: URL, *, previous: URL | None = None) -> None:
-    """
-    Check a source or redirect URL against the transport policy.
-
-    :raises UrlPolicyError: for another scheme, http to a non-loopback host,
-        user info in the URL, or a redirect from https to http.
-    """
-    text = redact_url(url)
-    if url.scheme not in ("https", "http") or not url.host:
-        raise UrlPolicyError(url=text, rule="expected an https URL with a host")
-    if url.scheme == "http" and not _is_loopback(url.host):
-        raise UrlPolicyError(url=text, rule="plain http is allowed only to loopback")
-    if url.user is not None or url.password is not None:
-        raise UrlPolicyError(url=text, rule="credentials in URLs are not allowed")
-    if previous is not None and previous.scheme == "https" and url.scheme != "https":
-        raise UrlPolicyError(url=text, rule="redirect downgrades https to http")
-
-
-def _require_asyncio() -> None:
-    try:
-        import sniffio
-    except ModuleNotFoundError:
-        # trio depends on sniffio, so without it the loop can only be asyncio.
-        return
-
-    backend = sniffio.current_async_library()
-    if backend != "asyncio":
-        raise AsyncBackendError(backend=backend)
-
-
 def _authority(url: URL) -> str:
     return f"{url.host}:{url.port}"
+
+
+@contextlib.asynccontextmanager
+async def _translate_errors(transfer: Transfer, url: str) -> AsyncIterator[None]:
+    """Turn aiohttp's exceptions inside the block into bundle errors."""
+    transfer.started = False
+    try:
+        yield
+    except BundleError:
+        # Already translated; several of them also subclass OSError.
+        raise
+    except aiohttp.ConnectionTimeoutError as exc:
+        raise TransferTimeoutError(url=url, phase="connect", timeout=None) from exc
+    except aiohttp.ServerTimeoutError as exc:
+        raise TransferTimeoutError(url=url, phase="read", timeout=None) from exc
+    except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError) as exc:
+        if not transfer.started:
+            raise ConnectionFailedError(url=url, reason=str(exc)) from exc
+        raise TruncatedTransferError(
+            url=url, received=transfer.received, expected=transfer.total
+        ) from exc
+    except aiohttp.ClientError as exc:
+        raise ConnectionFailedError(
+            url=url, reason=str(exc) or type(exc).__name__
+        ) from exc
+    except OSError as exc:
+        raise ConnectionFailedError(url=url, reason=exc.strerror or str(exc)) from exc
+
+
+async def _read_response(response: aiohttp.ClientResponse, transfer: Transfer) -> None:
+    """
+    Read one response body into the transfer's sink, hashing each chunk.
+
+    :raises HttpStatusError: for any status except 200, and 206 with the
+        Content-Range that matches this transfer's Range request.
+    :raises ObjectTooLargeError: as soon as the size limit is exceeded.
+    :raises TruncatedTransferError: when the body ends before its length.
+    """
+    url = str(response.url.with_query(None))
+    check_status(response, transfer, url)
+    transfer.started = True
+    if transfer.total is not None and transfer.total > transfer.max_bytes:
+        raise ObjectTooLargeError(
+            name=transfer.name, url=url, max_bytes=transfer.max_bytes
+        )
+
+    async for chunk in response.content.iter_chunked(CHUNK_SIZE):
+        if transfer.received + len(chunk) > transfer.max_bytes:
+            raise ObjectTooLargeError(
+                name=transfer.name, url=url, max_bytes=transfer.max_bytes
+            )
+        transfer.sink.write(chunk)
+        transfer.hasher.update(chunk)
+        transfer.received += len(chunk)
+        if transfer.progress is not None:
+            transfer.progress(
+                DownloadProgress(
+                    name=transfer.name, done=transfer.received, total=transfer.total
+                )
+            )
+
+    if transfer.total is not None and transfer.received < transfer.total:
+        raise TruncatedTransferError(
+            url=url, received=transfer.received, expected=transfer.total
+        )
 
 
 class BundleFetcher:
@@ -164,7 +177,7 @@ class BundleFetcher:
         self.max_redirects = max_redirects
 
     async def __aenter__(self) -> BundleFetcher:
-        _require_asyncio()
+        require_asyncio()
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar()
@@ -269,7 +282,7 @@ class BundleFetcher:
         progress: ProgressHook | None,
         timeout: float | None,
     ) -> DownloadReport:
-        _require_asyncio()
+        require_asyncio()
         failures: list[SourceFailure] = []
         current = urls[0] if urls else ""
         try:
@@ -360,10 +373,10 @@ class BundleFetcher:
         headers = {}
         if transfer.received:
             headers["Range"] = f"bytes={transfer.received}-"
-        async with transfer.translate_errors(redact_url(url)):
+        async with _translate_errors(transfer, redact_url(url)):
             response = await self._open(URL(url), headers, transfer)
             async with response:
-                await read_response(response, transfer)
+                await _read_response(response, transfer)
 
     async def _open(
         self, url: URL, headers: Mapping[str, str], transfer: Transfer

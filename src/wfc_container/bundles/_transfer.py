@@ -1,34 +1,36 @@
 """
-One object's transfer state (bytes so far, running hash, resume, restart) and sinks.
+Value types and policy of the bundle download: transfer state, URL rules, sinks.
 
-The download module drives requests and sources; this module reads one
-response into the sink and turns aiohttp's exceptions into bundle errors.
+The download module drives sessions, requests and sources; this module keeps
+what one transfer knows (bytes so far, running hash, resume and restart) and
+the checks that need no I/O.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
+import ipaddress
 import logging
 import re
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
-import aiohttp
 import attrs
 from yarl import URL
 
-from .._errors import BundleError
 from ._errors import (
+    AsyncBackendError,
     ConnectionFailedError,
     HttpStatusError,
-    ObjectTooLargeError,
+    SourceFailure,
     TransferTimeoutError,
     TruncatedTransferError,
+    UrlPolicyError,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    import aiohttp
 
+    from .._errors import BundleError
 
 logger = logging.getLogger("wfc_container.bundles")
 
@@ -94,6 +96,71 @@ class FileSink:
         self.stream.truncate()
 
 
+def redact_url(url: str | URL) -> str:
+    """Return ``url`` without user info and query, for logs and reports."""
+    parsed = URL(url) if isinstance(url, str) else url
+    return str(parsed.with_user(None).with_password(None).with_query(None))
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url: URL, *, previous: URL | None = None) -> None:
+    """
+    Check a source or redirect URL against the transport policy.
+
+    :raises UrlPolicyError: for another scheme, http to a non-loopback host,
+        user info in the URL, or a redirect from https to http.
+    """
+    text = redact_url(url)
+    if url.scheme not in ("https", "http") or not url.host:
+        raise UrlPolicyError(url=text, rule="expected an https URL with a host")
+    if url.scheme == "http" and not _is_loopback(url.host):
+        raise UrlPolicyError(url=text, rule="plain http is allowed only to loopback")
+    if url.user is not None or url.password is not None:
+        raise UrlPolicyError(url=text, rule="credentials in URLs are not allowed")
+    if previous is not None and previous.scheme == "https" and url.scheme != "https":
+        raise UrlPolicyError(url=text, rule="redirect downgrades https to http")
+
+
+@attrs.frozen(kw_only=True)
+class DownloadReport:
+    """
+    Result of one object's download: source, redirect chain, digest and retries.
+
+    ``url`` is the source URL that delivered it and ``redirects`` every URL
+    visited from there, in order, ending with the one that sent the bytes.
+    ``failures`` lists the sources rejected before it, with the reason.
+    """
+
+    name: str
+    url: str
+    redirects: tuple[str, ...]
+    digest: str
+    size: int
+    attempts: int
+    resumed: int
+    failures: tuple[SourceFailure, ...]
+
+
+def require_asyncio() -> None:
+    try:
+        import sniffio
+    except ModuleNotFoundError:
+        # trio depends on sniffio, so without it the loop can only be asyncio.
+        return
+
+    backend = sniffio.current_async_library()
+    if backend != "asyncio":
+        raise AsyncBackendError(backend=backend)
+
+
 @attrs.define(kw_only=True)
 class Transfer:
     """Progress of one object from one source, kept across retries and resumes."""
@@ -125,34 +192,6 @@ class Transfer:
             exc, TruncatedTransferError | TransferTimeoutError | ConnectionFailedError
         )
 
-    @contextlib.asynccontextmanager
-    async def translate_errors(self, url: str) -> AsyncIterator[None]:
-        """Turn aiohttp's exceptions inside the block into bundle errors."""
-        self.started = False
-        try:
-            yield
-        except BundleError:
-            # Already translated; several of them also subclass OSError.
-            raise
-        except aiohttp.ConnectionTimeoutError as exc:
-            raise TransferTimeoutError(url=url, phase="connect", timeout=None) from exc
-        except aiohttp.ServerTimeoutError as exc:
-            raise TransferTimeoutError(url=url, phase="read", timeout=None) from exc
-        except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError) as exc:
-            if not self.started:
-                raise ConnectionFailedError(url=url, reason=str(exc)) from exc
-            raise TruncatedTransferError(
-                url=url, received=self.received, expected=self.total
-            ) from exc
-        except aiohttp.ClientError as exc:
-            raise ConnectionFailedError(
-                url=url, reason=str(exc) or type(exc).__name__
-            ) from exc
-        except OSError as exc:
-            raise ConnectionFailedError(
-                url=url, reason=exc.strerror or str(exc)
-            ) from exc
-
 
 def _start_full(response: aiohttp.ClientResponse, transfer: Transfer, url: str) -> None:
     if transfer.received:
@@ -182,7 +221,7 @@ def _resume(response: aiohttp.ClientResponse, transfer: Transfer, url: str) -> N
     )
 
 
-def _check_status(
+def check_status(
     response: aiohttp.ClientResponse, transfer: Transfer, url: str
 ) -> None:
     if response.status == 200:
@@ -195,41 +234,3 @@ def _check_status(
     if response.status in _RESTART_STATUSES:
         transfer.restart()
     raise HttpStatusError(url=url, status=response.status, reason=response.reason or "")
-
-
-async def read_response(response: aiohttp.ClientResponse, transfer: Transfer) -> None:
-    """
-    Read one response body into the transfer's sink, hashing each chunk.
-
-    :raises HttpStatusError: for any status except 200, and 206 with the
-        Content-Range that matches this transfer's Range request.
-    :raises ObjectTooLargeError: as soon as the size limit is exceeded.
-    :raises TruncatedTransferError: when the body ends before its length.
-    """
-    url = str(response.url.with_query(None))
-    _check_status(response, transfer, url)
-    transfer.started = True
-    if transfer.total is not None and transfer.total > transfer.max_bytes:
-        raise ObjectTooLargeError(
-            name=transfer.name, url=url, max_bytes=transfer.max_bytes
-        )
-
-    async for chunk in response.content.iter_chunked(CHUNK_SIZE):
-        if transfer.received + len(chunk) > transfer.max_bytes:
-            raise ObjectTooLargeError(
-                name=transfer.name, url=url, max_bytes=transfer.max_bytes
-            )
-        transfer.sink.write(chunk)
-        transfer.hasher.update(chunk)
-        transfer.received += len(chunk)
-        if transfer.progress is not None:
-            transfer.progress(
-                DownloadProgress(
-                    name=transfer.name, done=transfer.received, total=transfer.total
-                )
-            )
-
-    if transfer.total is not None and transfer.received < transfer.total:
-        raise TruncatedTransferError(
-            url=url, received=transfer.received, expected=transfer.total
-        )
