@@ -115,7 +115,7 @@ def file_digest(path: Path) -> str:
 def publish(serve: Path, gnupg: GnuPG, artifact: Path) -> Release:
     """Sign a release of ``artifact`` into ``serve`` and return it (no payload)."""
     serve.mkdir(parents=True, exist_ok=True)
-    key = gnupg.generate_key("Bench Release <bench@example.test>")
+    key = gnupg.generate_key(f"Bench Release {serve.name} <bench@example.test>")
     name = "nerdctl-full-2.3.1-linux-amd64.tar.gz"
     target = serve / name
     target.unlink(missing_ok=True)

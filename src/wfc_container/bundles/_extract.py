@@ -12,13 +12,13 @@ are rejected.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import os
 import posixpath
 import stat
 import tarfile
 import threading
+import typing
 import zlib
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, NoReturn, TypeVar
@@ -28,6 +28,7 @@ import anyio.to_thread
 import attrs
 
 from ._errors import ArchiveReadError, InstallIOError, UnsafeArchiveError
+from ._streams import FileWriter, GzipStream
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 CHUNK_SIZE = 1 << 20
+# tarfile re-copies its whole buffer on every header read, so keep it small.
+TAR_BUFSIZE = 64 << 10
 SYMLINK_DIGEST_PREFIX = b"symlink:"
 _OPEN_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -144,19 +147,26 @@ def extract_tar_gz(
     :raises InstallIOError: when writing into ``dest`` fails
     """
     extractor = _Extractor(dest=dest, archive=archive, limits=limits, cancel=cancel)
+    unzipped = GzipStream(source)
     try:
-        # GzipFile checks the CRC and length trailer, which tarfile's own "r|gz"
-        # skips, so a truncated archive fails instead of ending early.
-        with (
-            gzip.GzipFile(fileobj=source, mode="rb") as unzipped,
-            tarfile.open(fileobj=unzipped, mode="r|") as tar,
-        ):
+        stream = typing.cast("IO[bytes]", unzipped)
+        with tarfile.open(fileobj=stream, mode="r|", bufsize=TAR_BUFSIZE) as tar:
             for member in tar:
                 extractor.add(tar, member)
+            # Reading to the end makes zlib check the last member's trailer.
             while unzipped.read(CHUNK_SIZE):
                 extractor.check_cancel()
-    except (tarfile.TarError, zlib.error, EOFError, gzip.BadGzipFile) as exc:
+        extractor.writer.join()
+    except (tarfile.TarError, zlib.error, EOFError) as exc:
         raise ArchiveReadError(archive=archive, reason=str(exc)) from exc
+    except InstallIOError:
+        raise
+    except OSError as exc:
+        path = str(dest)
+        raise InstallIOError(action="extract", path=path, reason=str(exc)) from exc
+    finally:
+        unzipped.close()
+        extractor.writer.stop()
 
     extractor.finish()
     return extractor.record()
@@ -198,6 +208,7 @@ class _Extractor:
     digests: dict[str, str] = attrs.Factory(dict)
     modes: dict[str, int] = attrs.Factory(dict)
     links: dict[str, str] = attrs.Factory(dict)
+    writer: FileWriter = attrs.Factory(FileWriter)
     total_size: int = 0
 
     def add(self, tar: tarfile.TarFile, member: tarfile.TarInfo) -> None:
@@ -236,7 +247,7 @@ class _Extractor:
         while parent:
             if parent in self.links:
                 self._reject(name, f"parent {parent!r} is a symlink")
-            if parent in self.digests:
+            if parent in self.modes:
                 self._reject(name, f"parent {parent!r} is a file")
             parent = posixpath.dirname(parent)
 
@@ -268,22 +279,29 @@ class _Extractor:
             self._reject(member.name, "member has no data")
         digest = hashlib.sha256()
         fd = os.open(self.dest / path, _OPEN_FLAGS, 0o600)
+        out = os.fdopen(fd, "wb")
         written = 0
-        with os.fdopen(fd, "wb") as out:
+        try:
             while chunk := data.read(CHUNK_SIZE):
                 self.check_cancel()
-                digest.update(chunk)
-                out.write(chunk)
+                self.writer.write(out, digest, chunk)
                 written += len(chunk)
-            if written != member.size:
-                reason = f"member {member.name!r} truncated at {written} bytes"
-                raise ArchiveReadError(archive=self.archive, reason=reason)
-            # Special bits are dropped: a bundle never needs setuid, setgid or sticky.
-            mode = stat.S_IMODE(member.mode) & 0o777
-            os.fchmod(out.fileno(), mode)
+        except BaseException:
+            self.writer.close_file(out, 0o600, lambda: None)
+            raise
+        if written != member.size:
+            self.writer.close_file(out, 0o600, lambda: None)
+            reason = f"member {member.name!r} truncated at {written} bytes"
+            raise ArchiveReadError(archive=self.archive, reason=reason)
 
-        self.digests[path] = "sha256:" + digest.hexdigest()
+        # Special bits are dropped: a bundle never needs setuid, setgid or sticky.
+        mode = stat.S_IMODE(member.mode) & 0o777
         self.modes[path] = mode
+
+        def record_digest() -> None:
+            self.digests[path] = "sha256:" + digest.hexdigest()
+
+        self.writer.close_file(out, mode, record_digest)
 
     def _write_symlink(self, member: tarfile.TarInfo, path: str) -> None:
         try:
@@ -308,6 +326,7 @@ class _Extractor:
             self._reject(member.name, reason)
 
         (self.dest / path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.writer.join()
         os.link(self.dest / source, self.dest / path, follow_symlinks=False)
         self.digests[path] = self.digests[source]
         self.modes[path] = self.modes[source]
