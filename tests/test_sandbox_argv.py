@@ -253,6 +253,13 @@ def test_argv_scope_rejected(tool: str, scope: tuple[str, ...], field: str) -> N
     assert caught.value.field == field
 
 
+@pytest.mark.parametrize("prefix", ["", "-x", "a b", "a/b", "x" * 65])
+def test_argv_name_prefix_rejected(prefix: str) -> None:
+    with pytest.raises(SandboxRequestError) as caught:
+        argv_for(spec(), name_prefix=prefix)
+    assert caught.value.field == "container name prefix"
+
+
 def test_argv_unknown_tool() -> None:
     with pytest.raises(SandboxRequestError, match="invalid runtime tool 'lxc'"):
         argv_for(spec(), tool="lxc")

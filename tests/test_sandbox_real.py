@@ -12,12 +12,15 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import secrets
 import stat
 import subprocess
 import tarfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import anyio
+import attrs
 import pytest
 
 from real_fixtures import require_tool
@@ -25,6 +28,7 @@ from wfc_container.sandbox import (
     CommandWorkload,
     ContainerBuildWorkload,
     EnvRef,
+    RuntimeTarget,
     SandboxRuntimeError,
     SandboxTimeoutError,
     build_command_invocation,
@@ -42,8 +46,10 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.real
 
 BUSYBOX = Path("/bin/busybox")
-COMMAND_IMAGE = "localhost/wfcompute-sandbox-test:command"
-BUILDER_IMAGE = "localhost/wfcompute-sandbox-test:builder"
+# Unique tags, so that test runs in parallel do not remove each other's images.
+_RUN_TAG = secrets.token_hex(4)
+COMMAND_IMAGE = f"localhost/wfcompute-sandbox-test:command-{_RUN_TAG}"
+BUILDER_IMAGE = f"localhost/wfcompute-sandbox-test:builder-{_RUN_TAG}"
 APPLETS = ("sh", "cat", "echo", "printf", "sleep", "touch", "sha256sum", "cut", "ls")
 FORGED = "sha256:" + "f" * 64
 BUILDER_SCRIPT = f"""#!/bin/sh
@@ -111,18 +117,28 @@ def runtime(
     )
 
 
-def containers(tool: str) -> list[str]:
+@pytest.fixture
+def prefix() -> str:
+    """Return a container name prefix of this test alone (others may run in parallel)."""
+    return "wfcompute-test-" + secrets.token_hex(4)
+
+
+def containers(tool: str, prefix: str) -> list[str]:
     listing = subprocess.run(
         [tool, "ps", "-a", "--format", "{{.Names}}"],
         check=True,
         capture_output=True,
         text=True,
     )
-    return [name for name in listing.stdout.split() if name.startswith("wfcompute-")]
+    return [name for name in listing.stdout.split() if name.startswith(prefix + "-")]
+
+
+def target(tool: str, prefix: str) -> RuntimeTarget:
+    return attrs.evolve(local_target(tool), name_prefix=prefix)
 
 
 async def run(
-    tool: str, workspace: Path, *args: str, **kwargs: object
+    tool: str, workspace: Path, *args: str, prefix: str = "wfcompute", **kwargs: object
 ) -> RuntimeExecutionResult:
     workload = CommandWorkload(
         args=args,
@@ -137,19 +153,23 @@ async def run(
         workload=workload,
         **kwargs,  # type: ignore[arg-type]
     )
-    return await run_sandboxed_command(invocation, local_target(tool))
+    return await run_sandboxed_command(invocation, target(tool, prefix))
 
 
-async def test_real_command_output_and_writes(runtime: str, tmp_path: Path) -> None:
+async def test_real_command_output_and_writes(
+    runtime: str, tmp_path: Path, prefix: str
+) -> None:
     script = "echo out; echo err >&2; echo data > result.txt"
-    result = await run(runtime, tmp_path, "sh", "-c", script, allowlist=("result.txt",))
+    result = await run(
+        runtime, tmp_path, "sh", "-c", script, allowlist=("result.txt",), prefix=prefix
+    )
     assert result.exit_code == 0
     assert result.stdout == b"out\n"
     assert result.stderr == b"err\n"
     assert (tmp_path / "result.txt").read_text() == "data\n"
     digest = hashlib.sha256(b"result.txt\0data\n\0").hexdigest()
     assert result.artifact_hash == f"sha256:{digest}"
-    assert containers(runtime) == []
+    assert containers(runtime, prefix) == []
 
 
 async def test_real_env_arrives(runtime: str, tmp_path: Path) -> None:
@@ -185,20 +205,30 @@ async def test_real_workload_failure(runtime: str, tmp_path: Path) -> None:
 
 
 async def test_real_missing_image_is_runtime_fault(
-    runtime: str, tmp_path: Path
+    runtime: str, tmp_path: Path, prefix: str
 ) -> None:
     with pytest.raises(SandboxRuntimeError) as caught:
-        await run(runtime, tmp_path, "true", image="localhost/wfcompute-absent:none")
+        await run(
+            runtime,
+            tmp_path,
+            "true",
+            image="localhost/wfcompute-absent:none",
+            prefix=prefix,
+        )
     assert caught.value.exit_code == 125
-    assert containers(runtime) == []
+    assert containers(runtime, prefix) == []
 
 
-async def test_real_timeout_removes_container(runtime: str, tmp_path: Path) -> None:
+async def test_real_timeout_removes_container(
+    runtime: str, tmp_path: Path, prefix: str
+) -> None:
     with pytest.raises(SandboxTimeoutError) as caught:
-        await run(runtime, tmp_path, "sleep", "60", timeout=3.0)
+        await run(runtime, tmp_path, "sleep", "60", timeout=3.0, prefix=prefix)
+    assert caught.value.removed is True
+    assert caught.value.container.startswith(prefix + "-")
     assert caught.value.result is not None
     assert caught.value.result.resource_usage.limit_hit == "timeout"
-    assert containers(runtime) == []
+    assert containers(runtime, prefix) == []
 
 
 async def test_real_workspace_with_colon(runtime: str, tmp_path: Path) -> None:
@@ -209,7 +239,9 @@ async def test_real_workspace_with_colon(runtime: str, tmp_path: Path) -> None:
     assert (workspace / "f").read_text() == "x\n"
 
 
-async def test_real_build_digest_from_state_dir(runtime: str, tmp_path: Path) -> None:
+async def test_real_build_digest_from_state_dir(
+    runtime: str, tmp_path: Path, prefix: str
+) -> None:
     dockerfile = b"FROM scratch\nCOPY . /\n"
     (tmp_path / "app").mkdir()
     (tmp_path / "app" / "Dockerfile").write_bytes(dockerfile)
@@ -229,7 +261,7 @@ async def test_real_build_digest_from_state_dir(runtime: str, tmp_path: Path) ->
         resolved_env={"secret://cfg": "{}"},
         timeout=60.0,
     )
-    result = await build_sandboxed_container(invocation, local_target(runtime))
+    result = await build_sandboxed_container(invocation, target(runtime, prefix))
     lines = result.stdout.decode().splitlines()
     assert lines[:5] == [
         "context=app",
@@ -241,4 +273,13 @@ async def test_real_build_digest_from_state_dir(runtime: str, tmp_path: Path) ->
     assert result.artifact_hash == "sha256:" + hashlib.sha256(dockerfile).hexdigest()
     assert stat.S_IMODE(os.stat(tmp_path).st_mode) == 0o700
     assert stat.S_IMODE((tmp_path / "app" / "Dockerfile").stat().st_mode) == 0o600
-    assert containers(runtime) == []
+    assert containers(runtime, prefix) == []
+
+
+async def test_real_cancel_removes_container(
+    runtime: str, tmp_path: Path, prefix: str
+) -> None:
+    with anyio.move_on_after(3.0) as scope:
+        await run(runtime, tmp_path, "sleep", "60", timeout=60.0, prefix=prefix)
+    assert scope.cancelled_caught
+    assert containers(runtime, prefix) == []

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import anyio
+import attrs
 import pytest
 
 from sandbox_fake_runtime import make_fake_runtime, read_calls
@@ -190,6 +191,20 @@ async def test_run_command_cancel_removes_container(tmp_path: Path) -> None:
     calls = read_calls(tmp_path / "bin")
     assert [argv_of(call)[0] for call in calls] == ["run", "rm", "ps"]
     assert not (tmp_path / "bin" / "running").exists()
+
+
+async def test_run_podman_removes_without_waiting(tmp_path: Path) -> None:
+    target = fake(tmp_path, {"sleep": 30, "keep_running": True}, tool="podman")
+    target = attrs.evolve(target, name_prefix="task-7")
+    invocation = command_invocation(
+        workspace(tmp_path), CommandWorkload(args=("x",)), timeout=0.5
+    )
+    with pytest.raises(SandboxTimeoutError) as caught:
+        await run_sandboxed_command(invocation, target)
+    name = caught.value.container
+    assert name.startswith("task-7-")
+    assert len(name) == len("task-7-") + 16
+    assert argv_of(read_calls(tmp_path / "bin")[1]) == ["rm", "-f", "--time", "0", name]
 
 
 async def test_run_command_nerdctl_scope_on_remove(tmp_path: Path) -> None:

@@ -40,6 +40,7 @@ BUILD_TMPFS = "/wfcompute-build:rw,noexec,nosuid,nodev,size=512m"
 _MANAGED_NETWORK = re.compile(r"wfcompute-[A-Za-z0-9._-]+")
 _CAPABILITY = re.compile(r"[A-Z0-9_]+")
 _RUNTIME_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_NAME_PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _MOUNT_UNSAFE = (",", '"', "\x00", "\r", "\n")
 _SCOPE_UNSAFE = frozenset(" \t\r\n/:?&#\\\x00")
 
@@ -86,13 +87,15 @@ class RuntimeTarget:
     The runtime CLI to drive.
 
     ``scope`` is ``("--namespace", NAME)`` for nerdctl and empty otherwise.
-    ``rootless`` matters only for Podman.
+    ``rootless`` matters only for Podman. Container names are ``name_prefix``,
+    a dash and 16 random hex digits, so a caller can find its own containers.
     """
 
     tool: str
     executable: str = ""
     scope: tuple[str, ...] = ()
     rootless: bool = False
+    name_prefix: str = "wfcompute"
 
     def command_prefix(self) -> list[str]:
         """Return the executable and scope arguments that start every command."""
@@ -158,6 +161,13 @@ def check_target(target: RuntimeTarget) -> None:
     if target.tool not in TOOLS:
         raise SandboxRequestError(
             field="runtime tool", value=target.tool, expected=" or ".join(TOOLS)
+        )
+
+    if not _NAME_PREFIX.fullmatch(target.name_prefix):
+        raise SandboxRequestError(
+            field="container name prefix",
+            value=target.name_prefix,
+            expected="a letter or digit followed by letters, digits, '_', '.' or '-'",
         )
 
     if not target.scope:

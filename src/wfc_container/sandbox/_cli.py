@@ -32,6 +32,12 @@ def register(commands: Any, *, parser_class: type[argparse.ArgumentParser]) -> N
         " network unless asked, and print the execution result as JSON. Exits 0"
         " when the command exits 0, and 1 otherwise.",
     )
+    _add_runtime_arguments(parser)
+    _add_workload_arguments(parser)
+    parser.set_defaults(run=run_sandbox_command)
+
+
+def _add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--backend",
         required=True,
@@ -41,13 +47,6 @@ def register(commands: Any, *, parser_class: type[argparse.ArgumentParser]) -> N
     parser.add_argument("--image", required=True, metavar="REF", help="image to run")
     parser.add_argument(
         "--workspace", required=True, metavar="DIR", help="directory mounted read-write"
-    )
-    parser.add_argument(
-        "--env",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="environment variable for the command; repeatable",
     )
     parser.add_argument(
         "--timeout",
@@ -62,6 +61,16 @@ def register(commands: Any, *, parser_class: type[argparse.ArgumentParser]) -> N
         default="none",
         help="container network (default: none)",
     )
+
+
+def _add_workload_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="environment variable for the command; repeatable",
+    )
     parser.add_argument(
         "--artifact",
         action="append",
@@ -72,7 +81,6 @@ def register(commands: Any, *, parser_class: type[argparse.ArgumentParser]) -> N
     parser.add_argument(
         "command", nargs=argparse.REMAINDER, metavar="-- COMMAND", help="command to run"
     )
-    parser.set_defaults(run=run_sandbox_command)
 
 
 async def run_sandbox_command(args: argparse.Namespace) -> int:

@@ -47,6 +47,9 @@ RUNTIME_FAULT_CODES = (125, 126, 127)
 # Lines that only the runtime CLIs write when they fail.
 _RUNTIME_ERROR_PREFIXES = ("docker: ", "Error: ", "Error response from daemon")
 REMOVE_TIMEOUT = 30.0
+# Podman's "rm -f" first waits 10 s for the container to stop; Docker's and
+# nerdctl's kill at once.
+_REMOVE_NOW = {"podman": ("--time", "0")}
 _REMOVE_ATTEMPTS = 3
 DEFAULT_MAX_OUTPUT = 1 << 20
 
@@ -86,7 +89,7 @@ async def execute_run(
        container keeps running until something removes it by name.
     """
     spec = attrs.evolve(spec, workspace=checked_workspace(spec.workspace))
-    name = "wfcompute-" + secrets.token_hex(8)
+    name = f"{target.name_prefix}-{secrets.token_hex(8)}"
     async with _readable_workspace(spec.workspace, enabled=spec.run_as_root):
         with _env_file(env) as env_file:
             argv = build_run_argv(
@@ -98,13 +101,19 @@ async def execute_run(
                 build_state_dir=build_state_dir,
             )
             max_output = spec.limits.output_bytes or DEFAULT_MAX_OUTPUT
-            started = datetime.now(UTC)
+            context = _RunContext(
+                name=name,
+                operation=operation,
+                timeout=timeout,
+                limit_hit=limit_hit,
+                tool=target.tool,
+                workspace=spec.workspace,
+                started=datetime.now(UTC),
+            )
             command = await _run_container(
                 argv, target, name=name, timeout=timeout, max_output=max_output
             )
-            return await _finish(
-                command, spec, target, started, operation, timeout, name, limit_hit
-            )
+            return await _finish(command, context)
 
 
 def checked_workspace(workspace: str) -> str:
@@ -140,7 +149,7 @@ async def remove_container(target: RuntimeTarget, name: str) -> bool:
 
         with contextlib.suppress(ProbeTimeoutError, CommandStartError):
             await run_command(
-                [*prefix, "rm", "-f", name],
+                [*prefix, "rm", "-f", *_REMOVE_NOW.get(target.tool, ()), name],
                 env=env,
                 timeout=REMOVE_TIMEOUT,
                 step="remove",
@@ -206,38 +215,59 @@ async def _run_container(
         raise
 
 
+@attrs.frozen(kw_only=True)
+class _RunContext:
+    name: str
+    operation: str
+    timeout: float
+    limit_hit: str
+    tool: str
+    workspace: str
+    started: datetime
+
+
 async def _finish(
-    command: CommandResult | bool,
-    spec: RunSpec,
-    target: RuntimeTarget,
-    started: datetime,
-    operation: str,
-    timeout: float,
-    name: str,
-    limit_hit: str,
+    command: CommandResult | bool, context: _RunContext
 ) -> RuntimeExecutionResult:
+    """Build the result; raise for a timeout (``command`` is then ``removed``)."""
     finished = datetime.now(UTC)
-    workspace_bytes = await anyio.to_thread.run_sync(measure_workspace, spec.workspace)
+    workspace_bytes = await anyio.to_thread.run_sync(
+        measure_workspace, context.workspace
+    )
     if isinstance(command, bool):
-        usage = ResourceUsage(workspace_bytes=workspace_bytes, limit_hit=limit_hit)
-        result = RuntimeExecutionResult(
-            started_at=started, finished_at=finished, resource_usage=usage
+        usage = ResourceUsage(
+            workspace_bytes=workspace_bytes, limit_hit=context.limit_hit
         )
         raise SandboxTimeoutError(
-            operation=operation,
-            timeout=timeout,
-            container=name,
+            operation=context.operation,
+            timeout=context.timeout,
+            container=context.name,
             removed=command,
-            result=result,
+            result=RuntimeExecutionResult(
+                started_at=context.started, finished_at=finished, resource_usage=usage
+            ),
         )
 
+    result = _completed_result(command, context.started, finished, workspace_bytes)
+    fault = runtime_fault(command)
+    if fault is not None:
+        raise SandboxRuntimeError(
+            tool=context.tool, exit_code=command.exit_code, message=fault, result=result
+        )
+
+    return result
+
+
+def _completed_result(
+    command: CommandResult, started: datetime, finished: datetime, workspace_bytes: int
+) -> RuntimeExecutionResult:
     truncated = command.stdout_truncated or command.stderr_truncated
     usage = ResourceUsage(
         workspace_bytes=workspace_bytes,
         output_bytes=len(command.stdout) + len(command.stderr),
         limit_hit="output_bytes" if truncated else "",
     )
-    result = RuntimeExecutionResult(
+    return RuntimeExecutionResult(
         started_at=started,
         finished_at=finished,
         exit_code=command.exit_code,
@@ -245,13 +275,6 @@ async def _finish(
         stderr=command.stderr,
         resource_usage=usage,
     )
-    fault = runtime_fault(command)
-    if fault is not None:
-        raise SandboxRuntimeError(
-            tool=target.tool, exit_code=command.exit_code, message=fault, result=result
-        )
-
-    return result
 
 
 def _cli_env() -> dict[str, str]:
