@@ -154,9 +154,10 @@ def build_run_argv(
 
 def check_target(target: RuntimeTarget) -> None:
     """
-    Check the tool name and the nerdctl namespace scope.
+    Check the tool name, the container name prefix and the nerdctl scope.
 
-    :raises SandboxRequestError: for an unknown tool or a bad scope.
+    :raises SandboxRequestError: for an unknown tool, a bad prefix or a bad
+        scope.
     """
     if target.tool not in TOOLS:
         raise SandboxRequestError(
@@ -167,9 +168,14 @@ def check_target(target: RuntimeTarget) -> None:
         raise SandboxRequestError(
             field="container name prefix",
             value=target.name_prefix,
-            expected="a letter or digit followed by letters, digits, '_', '.' or '-'",
+            expected="at most 64 letters, digits, '_', '.' or '-', starting with a"
+            " letter or digit",
         )
 
+    _check_scope(target)
+
+
+def _check_scope(target: RuntimeTarget) -> None:
     if not target.scope:
         return
 
