@@ -80,7 +80,10 @@ class SignatureRejection:
         """Return one line naming the signer, time, hash and reason."""
         when = "unknown time" if self.signed_at is None else self.signed_at.isoformat()
         who = self.signed_by or "unknown key"
-        return f"signed by {who} at {when} with {self.hash_algorithm}: {self.reason}"
+        return (
+            f"signed by {who}, {self.reason} "
+            f"(signature made {when} with {self.hash_algorithm})"
+        )
 
 
 class SignatureError(BundleError, ValueError):

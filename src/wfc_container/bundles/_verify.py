@@ -249,7 +249,7 @@ def _packet_problem(
 ) -> str | None:
     """Check what the signature packet alone shows, before any cryptography."""
     if not allowed:
-        return "key is not in the allowed set"
+        return "not in the allowed set"
     if signed_at is None:
         return "signature has no creation time"
     if signed_at > now + MAX_CLOCK_SKEW:
