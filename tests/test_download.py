@@ -602,3 +602,53 @@ async def test_download_chunked_body(
 
 def file_size(path: Path) -> int:
     return path.stat().st_size
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (
+            UrlPolicyError(
+                url="http://x.test/a", rule="plain http is allowed only to loopback"
+            ),
+            "url 'http://x.test/a' rejected: plain http is allowed only to loopback",
+        ),
+        (
+            HttpStatusError(url="https://x.test/a", status=404, reason="Not Found"),
+            "'https://x.test/a' responded 404 Not Found",
+        ),
+        (
+            ConnectionFailedError(url="https://x.test/a", reason="refused"),
+            "connection to 'https://x.test/a' failed: refused",
+        ),
+        (
+            ObjectTooLargeError(name="a.tar.gz", url="https://x.test/a", max_bytes=10),
+            "'a.tar.gz' from 'https://x.test/a' is too large: more than 10 bytes",
+        ),
+        (
+            TruncatedTransferError(url="https://x.test/a", received=5, expected=None),
+            "transfer from 'https://x.test/a' truncated: "
+            "received 5 of an unknown number of bytes",
+        ),
+        (
+            TransferTimeoutError(url="https://x.test/a", phase="read", timeout=None),
+            "read timed out for 'https://x.test/a'",
+        ),
+        (
+            DigestMismatchError(
+                name="a", url="https://x.test/a", expected="sha256:1", actual="sha256:2"
+            ),
+            "digest mismatch for 'a' from 'https://x.test/a': "
+            "expected 'sha256:1', got 'sha256:2'",
+        ),
+        (
+            AsyncBackendError(backend="trio"),
+            "bundle downloads need the asyncio backend, not 'trio'",
+        ),
+    ],
+    ids=lambda value: type(value).__name__ if isinstance(value, Exception) else "",
+)
+def test_transport_error_messages(error: Exception, message: str) -> None:
+    assert str(error) == message
+    assert "\n" not in str(error)
+    assert not str(error).endswith(".")
