@@ -1,8 +1,12 @@
 from __future__ import annotations
 
 import os
+import pwd
 import stat
-from typing import TYPE_CHECKING
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -12,9 +16,6 @@ from wfc_container.sandbox._workspace import (
     measure_workspace,
     restore_workspace_modes,
 )
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 
 def mode(path: Path) -> int:
@@ -119,3 +120,44 @@ def test_measure_workspace(tmp_path: Path) -> None:
     (tmp_path / "b").write_bytes(b"123")
     (tmp_path / "link").symlink_to("/etc")
     assert measure_workspace(str(tmp_path)) == 8 + len("/etc")
+
+
+LOOSEN_SCRIPT = """
+import os, sys
+from wfc_container.sandbox._workspace import loosen_workspace_modes
+from wfc_container.sandbox._workspace import restore_workspace_modes
+root = sys.argv[1]
+records = loosen_workspace_modes(root)
+print(oct(os.stat(root + "/d").st_mode & 0o7777), oct(os.stat(root + "/d/f").st_mode & 0o7777))
+restore_workspace_modes(root, records)
+"""
+
+
+def test_loosen_unreadable_entries_as_owner(tmp_path: Path) -> None:
+    """An owner without read permission still gets its modes loosened and restored."""
+    if os.geteuid() == 0:
+        # Root ignores permission bits, so an unprivileged owner runs the check,
+        # in a directory it can reach (pytest's own base directory is 0700).
+        with tempfile.TemporaryDirectory() as directory:
+            os.chmod(directory, 0o755)
+            check_unreadable_entries(Path(directory), pwd.getpwnam("nobody"))
+    else:
+        check_unreadable_entries(tmp_path, None)
+
+
+def check_unreadable_entries(parent: Path, owner: pwd.struct_passwd | None) -> None:
+    root = parent / "ws"
+    (root / "d").mkdir(parents=True)
+    (root / "d" / "f").write_text("x")
+    (root / "d" / "f").chmod(0o000)
+    (root / "d").chmod(0o300)
+    command = [sys.executable, "-c", LOOSEN_SCRIPT, str(root)]
+    if owner is not None:
+        for path in (root, root / "d", root / "d" / "f"):
+            os.lchown(path, owner.pw_uid, owner.pw_gid)
+        user = [f"--reuid={owner.pw_uid}", f"--regid={owner.pw_gid}"]
+        command = ["setpriv", *user, "--clear-groups", *command]
+    output = subprocess.run(command, check=True, capture_output=True, text=True)
+    assert output.stdout.split() == ["0o755", "0o644"]
+    assert mode(root / "d") == 0o300
+    assert mode(root / "d" / "f") == 0o000
