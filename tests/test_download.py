@@ -147,7 +147,7 @@ async def test_download_resumes_after_drop(
     object_server: ObjectServer,
     tmp_path: Path,
 ) -> None:
-    """The connection closes after 100000 bytes; the retry asks for the rest."""
+    """The connection closes after 100000 bytes; the retry requests the rest."""
     object_server.faults[release.artifact_name] = Fault(drop_after=100_000, times=1)
 
     report = await download(
@@ -167,7 +167,7 @@ async def test_download_restarts_when_range_ignored(
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A 200 answer to the Range request restarts from zero; the hash covers it all."""
+    """A 200 response to the Range request restarts from zero; the hash covers it all."""
     name = release.artifact_name
     object_server.faults[name] = Fault(drop_after=100_000, times=1)
 
@@ -652,3 +652,19 @@ def test_transport_error_messages(error: Exception, message: str) -> None:
     assert str(error) == message
     assert "\n" not in str(error)
     assert not str(error).endswith(".")
+
+
+async def test_download_overwrites_leftover_file(
+    fetcher: BundleFetcher,
+    release: Release,
+    object_server: ObjectServer,
+    tmp_path: Path,
+) -> None:
+    """A partial file from an earlier run is truncated, never resumed from."""
+    dest = tmp_path / "a"
+    dest.write_bytes(release.artifact[:5000] + b"garbage" * 1000)
+
+    await download(fetcher, release, [object_server.url(release.artifact_name)], dest)
+
+    assert dest.read_bytes() == release.artifact
+    assert ranges(object_server) == [None]
