@@ -263,6 +263,16 @@ async def test_run_command_workspace_symlink(tmp_path: Path) -> None:
     assert read_calls(tmp_path / "bin") == []
 
 
+async def test_run_command_workspace_missing(tmp_path: Path) -> None:
+    ws = workspace(tmp_path)
+    invocation = command_invocation(ws, CommandWorkload(args=("x",)))
+    (ws / "work").rmdir()
+    ws.rmdir()
+    with pytest.raises(UnsafePathError) as caught:
+        await run_sandboxed_command(invocation, fake(tmp_path, {}))
+    assert str(caught.value) == f"path {str(ws)!r} does not exist"
+
+
 def build_invocation(ws: Path, **kwargs: object) -> SandboxInvocation:
     return build_container_build_invocation(
         task_id="task-1",

@@ -120,11 +120,15 @@ def checked_workspace(workspace: str) -> str:
     """
     Return ``workspace`` as an absolute path after checking it is a real directory.
 
-    :raises UnsafePathError: when it is a symlink or not a directory.
-    :raises FileNotFoundError: when it does not exist.
+    :raises UnsafePathError: when it does not exist, is a symlink or is not a
+        directory.
     """
     path = os.path.abspath(workspace)
-    mode = os.lstat(path).st_mode
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        raise UnsafePathError(path=path, problem="does not exist") from None
+
     if stat.S_ISLNK(mode):
         raise UnsafePathError(path=path, problem="is a symlink")
 
