@@ -484,3 +484,57 @@ def test_promote_symlink_switch(tmp_path: Path) -> None:
     assert layout.root.is_symlink()
     old_stage = tmp_path / "r" / STAGING_DIR / f"{SEED_BUNDLE_ID}-new" / "tree"
     assert (old_stage / "bin" / "nerdctl").read_text() == "old"
+
+
+async def test_symlink_promotion_lifecycle(
+    tmp_path: Path, root: Path, release: Release, object_server: ObjectServer
+) -> None:
+    """With the fallback, install, reinstall, doctor and uninstall all work."""
+    catalog = catalog_for(tmp_path, release, object_server)
+    options = InstallOptions(promotion="symlink")
+
+    first = await install(catalog, root, options)
+    second = await install(catalog, root, options)
+
+    bundle_root = root / SEED_BUNDLE_ID
+    assert (first.promotion, second.promotion) == ("symlink", "symlink")
+    assert bundle_root.is_symlink()
+    assert len(os.listdir(root / ".trees")) == 1
+    assert await doctor_status(catalog, root) == ("ok", "")
+    assert leftovers(root) == []
+
+    result = await uninstall_bundle(SEED_BUNDLE_ID, root)
+
+    assert result.removed
+    assert not bundle_root.is_symlink()
+    assert not bundle_root.exists()
+    assert os.listdir(root / ".trees") == []
+    assert leftovers(root) == []
+
+
+async def test_reinstall_runs_new_version(
+    tmp_path: Path,
+    root: Path,
+    gnupg: GnuPG,
+    release_key: GpgKey,
+    object_server: ObjectServer,
+) -> None:
+    """After a reinstall the bundle's nerdctl reports the new version."""
+    for version in ("2.1.6", "2.2.0"):
+        new = make_release(gnupg, release_key, version=version)
+        object_server.objects.update(new.objects())
+        document = catalog_document(new, base_url=object_server.base_url)
+        catalog = write_catalog(tmp_path / f"catalog-{version}.json", document)
+        result = await reinstall_bundle(
+            load_bundle_catalog(catalog),
+            SEED_BUNDLE_ID,
+            root,
+            target_os="linux",
+            target_arch="amd64",
+        )
+        done = await anyio.run_process([result.install.command_path, "--version"])
+
+        assert done.stdout == f"nerdctl version {version}\n".encode()
+        assert result.doctor.status == "ok"
+
+    assert leftovers(root) == []

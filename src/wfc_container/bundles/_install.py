@@ -76,6 +76,9 @@ class InstallOptions:
     ``mirrors`` are base URLs tried, in order, before the catalog's
     ``source_base_url``. ``lock_timeout`` is how long to wait, in seconds, for
     another install or uninstall of the same bundle (default 0: fail at once).
+    ``promotion`` ``"symlink"`` makes a new bundle root a symlink switched with
+    ``rename(2)``, for filesystems that reject ``RENAME_EXCHANGE``; the default
+    ``"auto"`` uses ``renameat2`` where the system has it.
     """
 
     max_artifact_bytes: int = 512 << 20
@@ -83,6 +86,9 @@ class InstallOptions:
     limits: ExtractLimits = attrs.field(factory=ExtractLimits)
     mirrors: tuple[str, ...] = ()
     lock_timeout: float = 0.0
+    promotion: str = attrs.field(
+        default="auto", validator=attrs.validators.in_(("auto", "symlink"))
+    )
 
 
 async def install_bundle(
@@ -191,7 +197,7 @@ async def _install_selected(
             check_command(stage / TREE_DIR)
             manifest = _build_manifest(layout, bundle, tree, verdict, request.now)
             write_manifest(stage / TREE_DIR / MANIFEST_NAME, manifest)
-            method = promote(layout, stage / TREE_DIR)
+            method = promote(layout, stage / TREE_DIR, method=options.promotion)
         finally:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(remove_tree, stage)
