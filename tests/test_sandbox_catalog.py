@@ -5,14 +5,29 @@ import os
 import attrs
 import pytest
 
-from wfc_container import DocumentError
-from wfc_container._adapters_catalog import WorkloadKind, load_runtime_adapters
+from wfc_container import (
+    DocumentError,
+    ExecutionSecurityTier,
+    ProofTier,
+    RuntimeProfile,
+)
+from wfc_container._adapter_contract import RuntimeDescriptor, contract_problems
+from wfc_container._adapters_catalog import (
+    RuntimeWorkspacePolicy,
+    WorkloadKind,
+    load_runtime_adapters,
+)
 from wfc_container.sandbox import (
     SandboxRequestError,
     build_sandboxed_container,
     run_sandboxed_command,
 )
-from wfc_container.sandbox._catalog import catalog_adapters, target_for_backend
+from wfc_container.sandbox._catalog import (
+    SANDBOXED_COMMAND,
+    SANDBOXED_CONTAINER_BUILD,
+    catalog_adapters,
+    target_for_backend,
+)
 
 
 def test_catalog_adapters_shipped() -> None:
@@ -95,4 +110,42 @@ def test_target_unknown() -> None:
         target_for_backend("lxc")
     assert str(caught.value).startswith(
         "invalid backend 'lxc': expected one of docker, nerdctl, podman, podman-rootless"
+    )
+
+
+def descriptor() -> RuntimeDescriptor:
+    return RuntimeDescriptor(
+        version="v1.0.0",
+        execution_security_tier=ExecutionSecurityTier.SANDBOXED_CONTAINER,
+        proof_tier=ProofTier.ARTIFACT_HASH,
+        image_digest="sha256:" + "b" * 64,
+        rootfs_digest="sha256:" + "c" * 64,
+    )
+
+
+def test_command_contract() -> None:
+    contract = SANDBOXED_COMMAND.contract(descriptor())
+    assert contract.adapter_id == "sandboxed-command"
+    assert contract.descriptor.name == "sandboxed-command"
+    assert contract.workload_kinds == (WorkloadKind.COMMAND,)
+    assert contract.runtime_profiles == (RuntimeProfile.SANDBOXED_OCI_V1,)
+    assert contract.workspace_policy is RuntimeWorkspacePolicy.REQUIRED
+    assert contract.conformance_profiles == ("sandboxed-command-v1",)
+    assert contract_problems(contract) == ()
+
+
+def test_build_contract() -> None:
+    contract = SANDBOXED_CONTAINER_BUILD.contract(descriptor())
+    assert contract.adapter_id == "sandboxed-container-build"
+    assert contract.workload_kinds == (WorkloadKind.CONTAINER_BUILD,)
+    assert contract.runtime_profiles == (RuntimeProfile.CONTAINER_BUILD_V1,)
+    assert contract.conformance_profiles == ("container-build-v1",)
+    assert contract_problems(contract) == ()
+
+
+def test_catalog_entries_match_builtin() -> None:
+    catalog = load_runtime_adapters()
+    assert catalog.adapters == (
+        SANDBOXED_COMMAND.catalog_entry(),
+        SANDBOXED_CONTAINER_BUILD.catalog_entry(),
     )

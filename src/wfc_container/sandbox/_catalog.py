@@ -6,13 +6,21 @@ from collections.abc import Awaitable, Callable
 
 import attrs
 
+from .._adapter_contract import (
+    RuntimeAdapterContract,
+    RuntimeDescriptor,
+    adapter_contract,
+)
 from .._adapters_catalog import (
     RuntimeAdapterCatalog,
+    RuntimeAdapterCatalogEntry,
+    RuntimeAdapterKind,
+    RuntimeWorkspacePolicy,
     WorkloadKind,
     load_runtime_adapters,
 )
 from .._errors import DocumentError
-from .._wire import RuntimeInstallBurden
+from .._wire import RuntimeInstallBurden, RuntimeProfile
 from ._adapters import build_sandboxed_container, local_target, run_sandboxed_command
 from ._argv import TOOLS, RuntimeTarget
 from ._errors import SandboxRequestError
@@ -37,23 +45,44 @@ class SandboxAdapter:
     adapter_id: str
     operation: str
     workload_kind: WorkloadKind
+    runtime_profile: RuntimeProfile
+    conformance_profile: str
     run: AdapterRun
 
+    def catalog_entry(self) -> RuntimeAdapterCatalogEntry:
+        """Return the catalog entry that describes this adapter."""
+        return RuntimeAdapterCatalogEntry(
+            adapter_id=self.adapter_id,
+            operation=self.operation,
+            kinds=(RuntimeAdapterKind.EXECUTION,),
+            workload_kinds=(self.workload_kind,),
+            runtime_profiles=(self.runtime_profile,),
+            workspace_policy=RuntimeWorkspacePolicy.REQUIRED,
+            conformance_profiles=(self.conformance_profile,),
+        )
 
-SANDBOX_ADAPTERS = (
-    SandboxAdapter(
-        adapter_id=COMMAND_ADAPTER,
-        operation=COMMAND_OPERATION,
-        workload_kind=WorkloadKind.COMMAND,
-        run=run_sandboxed_command,
-    ),
-    SandboxAdapter(
-        adapter_id=BUILD_ADAPTER,
-        operation=BUILD_OPERATION,
-        workload_kind=WorkloadKind.CONTAINER_BUILD,
-        run=build_sandboxed_container,
-    ),
+    def contract(self, descriptor: RuntimeDescriptor) -> RuntimeAdapterContract:
+        """Return this adapter's contract on ``descriptor`` (empty name: the id)."""
+        return adapter_contract(self.catalog_entry(), descriptor)
+
+
+SANDBOXED_COMMAND = SandboxAdapter(
+    adapter_id=COMMAND_ADAPTER,
+    operation=COMMAND_OPERATION,
+    workload_kind=WorkloadKind.COMMAND,
+    runtime_profile=RuntimeProfile.SANDBOXED_OCI_V1,
+    conformance_profile="sandboxed-command-v1",
+    run=run_sandboxed_command,
 )
+SANDBOXED_CONTAINER_BUILD = SandboxAdapter(
+    adapter_id=BUILD_ADAPTER,
+    operation=BUILD_OPERATION,
+    workload_kind=WorkloadKind.CONTAINER_BUILD,
+    runtime_profile=RuntimeProfile.CONTAINER_BUILD_V1,
+    conformance_profile="container-build-v1",
+    run=build_sandboxed_container,
+)
+SANDBOX_ADAPTERS = (SANDBOXED_COMMAND, SANDBOXED_CONTAINER_BUILD)
 
 
 def catalog_adapters(
