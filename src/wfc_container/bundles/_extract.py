@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-CHUNK_SIZE = 1 << 20
+CHUNK_SIZE = 256 << 10
 # tarfile re-copies its whole buffer on every header read, so keep it small.
 TAR_BUFSIZE = 64 << 10
 SYMLINK_DIGEST_PREFIX = b"symlink:"

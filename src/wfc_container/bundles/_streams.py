@@ -22,9 +22,9 @@ if TYPE_CHECKING:
 
 INPUT_CHUNK = 1 << 18
 # Decompressed chunks read ahead, each a few hundred KiB.
-DECODE_QUEUE = 8
-# Chunks waiting for the writer; with 1 MiB chunks this bounds memory to about 8 MiB.
-WRITE_QUEUE = 8
+DECODE_QUEUE = 4
+# Chunks waiting for the writer; with 256 KiB chunks this bounds memory to about 1 MiB.
+WRITE_QUEUE = 4
 _GZIP_WBITS = 16 + zlib.MAX_WBITS
 
 
