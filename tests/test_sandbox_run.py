@@ -21,6 +21,7 @@ from wfc_container.sandbox import (
     ContainerBuildWorkload,
     EnvRef,
     RuntimeTarget,
+    SandboxRequestError,
     SandboxRuntimeError,
     SandboxTimeoutError,
     UnsafePathError,
@@ -327,6 +328,16 @@ async def test_build_digest_from_state_dir(tmp_path: Path) -> None:
     (state_mount,) = state_mounts
     state_dir = str(state_mount).split("src=")[1].split(",")[0]
     assert not Path(state_dir).parent.exists()
+
+
+async def test_build_rechecks_image(tmp_path: Path) -> None:
+    ws = workspace(tmp_path)
+    os.chmod(ws, 0o700)
+    invocation = attrs.evolve(build_invocation(ws), image="--privileged")
+    with pytest.raises(SandboxRequestError, match="invalid image '--privileged'"):
+        await build_sandboxed_container(invocation, fake(tmp_path, {}))
+    assert read_calls(tmp_path / "bin") == []
+    assert stat.S_IMODE(os.stat(ws).st_mode) == 0o700
 
 
 async def test_build_ignores_stdout_marker(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ conmon keeps the container running), so the container itself is removed with
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import secrets
 import shutil
@@ -26,7 +27,7 @@ from .._errors import CommandStartError, ProbeTimeoutError
 from ..probes._env import build_child_env
 from ..probes._process import run_command
 from ._argv import build_run_argv
-from ._env import write_env_file
+from ._env import check_env, write_env_file
 from ._errors import SandboxRuntimeError, SandboxTimeoutError, UnsafePathError
 from ._wire import ResourceUsage, RuntimeExecutionResult
 from ._workspace import (
@@ -90,16 +91,20 @@ async def execute_run(
     """
     spec = attrs.evolve(spec, workspace=checked_workspace(spec.workspace))
     name = f"{target.name_prefix}-{secrets.token_hex(8)}"
+    make_argv = functools.partial(
+        build_run_argv,
+        spec,
+        target,
+        name=name,
+        user=(os.getuid(), os.getgid()),
+        build_state_dir=build_state_dir,
+    )
+    # Checked before the workspace modes or the env file are touched.
+    make_argv(env_file=None)
+    check_env(env)
     async with _readable_workspace(spec.workspace, enabled=spec.run_as_root):
         with _env_file(env) as env_file:
-            argv = build_run_argv(
-                spec,
-                target,
-                name=name,
-                env_file=env_file,
-                user=(os.getuid(), os.getgid()),
-                build_state_dir=build_state_dir,
-            )
+            argv = make_argv(env_file=env_file)
             max_output = spec.limits.output_bytes or DEFAULT_MAX_OUTPUT
             context = _RunContext(
                 name=name,
