@@ -44,10 +44,17 @@ def argv_of(call: dict[str, object]) -> list[str]:
     return [str(arg) for arg in argv]
 
 
-def env_dirs() -> set[str]:
-    return set(
-        glob.glob(os.path.join(tempfile.gettempdir(), "wfcompute-sandbox-env-*"))
-    )
+@pytest.fixture(autouse=True)
+def private_tempdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Give each test its own temporary directory, so env dirs can be counted."""
+    directory = tmp_path / "tempdir"
+    directory.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(directory))
+    return directory
+
+
+def env_dirs() -> list[str]:
+    return glob.glob(os.path.join(tempfile.gettempdir(), "wfcompute-sandbox-env-*"))
 
 
 def fake(
@@ -88,7 +95,6 @@ async def test_run_command_result_and_artifacts(tmp_path: Path) -> None:
         env=(EnvRef(name="TOKEN", secret_ref="secret://token"),),
         artifact_allowlist=("out.txt",),
     )
-    before = env_dirs()
     invocation = command_invocation(
         ws, workload, resolved_env={"secret://token": "resolved"}
     )
@@ -107,7 +113,7 @@ async def test_run_command_result_and_artifacts(tmp_path: Path) -> None:
     assert call["env_file_mode"] == 0o600
     assert call["env_dir_mode"] == 0o700
     assert "resolved" not in " ".join(argv)
-    assert env_dirs() == before
+    assert env_dirs() == []
 
 
 async def test_run_command_workload_failure(tmp_path: Path) -> None:
@@ -150,7 +156,6 @@ async def test_run_command_timeout_removes_container(tmp_path: Path) -> None:
     workload = CommandWorkload(
         args=("sleep", "30"), env=(EnvRef(name="A", value_ref="v://a"),)
     )
-    before = env_dirs()
     invocation = command_invocation(
         workspace(tmp_path), workload, timeout=0.5, resolved_env={"v://a": "1"}
     )
@@ -168,7 +173,7 @@ async def test_run_command_timeout_removes_container(tmp_path: Path) -> None:
     assert str(caught.value) == (
         f"run-sandboxed-command timed out after 0.5 s; container {name!r} was removed"
     )
-    assert env_dirs() == before
+    assert env_dirs() == []
 
 
 async def test_run_command_timeout_removal_fails(tmp_path: Path) -> None:
