@@ -20,6 +20,7 @@ from wfc_container.sandbox import (
     CommandWorkload,
     ContainerBuildWorkload,
     EnvRef,
+    ResourceLimits,
     RuntimeTarget,
     SandboxRequestError,
     SandboxRuntimeError,
@@ -122,6 +123,19 @@ async def test_run_command_workload_failure(tmp_path: Path) -> None:
     result = await run_sandboxed_command(invocation, target)
     assert result.exit_code == 3
     assert result.stderr == b"Error: my own failure\n"
+
+
+async def test_run_command_output_limit(tmp_path: Path) -> None:
+    target = fake(tmp_path, {"stdout": "x" * 100})
+    invocation = command_invocation(
+        workspace(tmp_path),
+        CommandWorkload(args=("x",)),
+        limits=ResourceLimits(output_bytes=10),
+    )
+    result = await run_sandboxed_command(invocation, target)
+    assert result.stdout == b"x" * 10
+    assert result.resource_usage.limit_hit == "output_bytes"
+    assert result.resource_usage.output_bytes == 10
 
 
 async def test_run_command_127_without_runtime_line(tmp_path: Path) -> None:

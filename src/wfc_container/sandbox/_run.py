@@ -70,6 +70,9 @@ async def execute_run(
 
     The env travels in a 0600 file inside a private temporary directory that
     is removed on every path that Python code runs, cancellation included.
+    stdout and stderr are each kept up to ``limits.output_bytes`` (1 MiB when
+    it is 0); when output was cut, ``resource_usage.limit_hit`` is
+    ``output_bytes``.
 
     :param env: the workload's environment variables.
     :param timeout: limit in seconds for the whole run.
