@@ -55,18 +55,18 @@ async def run_sandboxed_command(
     """
     Run a command workload in a hardened container with the workspace mounted.
 
-    The command runs as the caller's UID and GID,
-    with a read-only root file system, no capabilities and no network unless
-    the invocation requests ``bridge``. When the command exits 0 and the
-    workload has an artifact allowlist, the result carries the hash of the
-    named files (relative to the working directory) and the allowlist.
+    The command runs as the caller's UID and GID, with a read-only root file
+    system, no capabilities and no network unless the invocation requests
+    ``bridge``. When the command exits 0 and the workload has an artifact
+    allowlist, the result carries the hash of the named files (relative to the
+    working directory) and the allowlist.
 
     :param invocation: from `build_command_invocation`; its ``timeout`` in
         seconds bounds the run.
     :returns: the result; a non-zero ``exit_code`` is the command's failure.
     :raises SandboxRuntimeError: when the runtime failed, not the command.
-    :raises SandboxTimeoutError: when the timeout expired; the container was
-        removed.
+    :raises SandboxTimeoutError: when the timeout expired, after the container
+        was removed (``removed`` tells whether that worked).
     :raises ArtifactError: when an allowlisted artifact cannot be hashed.
     :raises UnsafePathError: when the workspace or working directory is a
         symlink or escapes.
@@ -121,8 +121,8 @@ async def build_sandboxed_container(
         exits 0, and a non-zero ``exit_code`` is the build's failure.
     :raises BuildDigestError: when the builder exits 0 without a valid digest.
     :raises SandboxRuntimeError: when the runtime failed, not the build.
-    :raises SandboxTimeoutError: when the timeout expired; the container was
-        removed.
+    :raises SandboxTimeoutError: when the timeout expired, after the container
+        was removed (``removed`` tells whether that worked).
     :raises SandboxRequestError: when an env name uses the reserved prefix.
     """
     workload = invocation.workload
