@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .._adapters_catalog import WorkloadKind
 from ._adapters import build_sandboxed_container, local_target, run_sandboxed_command
-from ._argv import DataMount, RunSpec, RuntimeTarget, build_run_argv
+from ._argv import RunSpec, RuntimeTarget, build_run_argv
 from ._artifacts import hash_artifacts
 from ._errors import (
     ArtifactError,
@@ -27,6 +27,7 @@ from ._invocation import (
     build_command_invocation,
     build_container_build_invocation,
 )
+from ._mounts import DataMount
 from ._wire import (
     CommandWorkload,
     ContainerBuildWorkload,

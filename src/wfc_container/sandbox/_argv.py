@@ -24,6 +24,7 @@ import re
 import attrs
 
 from ._errors import SandboxRequestError
+from ._mounts import DataMount, bind_mount, data_mount_args
 from ._wire import ResourceLimits
 
 TOOLS = ("docker", "nerdctl", "podman")
@@ -41,18 +42,7 @@ _MANAGED_NETWORK = re.compile(r"wfcompute-[A-Za-z0-9._-]+")
 _CAPABILITY = re.compile(r"[A-Z0-9_]+")
 _RUNTIME_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _NAME_PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-_MOUNT_UNSAFE = (",", '"', "\x00", "\r", "\n")
 _SCOPE_UNSAFE = frozenset(" \t\r\n/:?&#\\\x00")
-
-
-@attrs.frozen(kw_only=True)
-class DataMount:
-    """An extra bind mount; ``required_prefix`` confines the host path when set."""
-
-    host_path: str
-    container_path: str
-    read_only: bool = True
-    required_prefix: str = ""
 
 
 @attrs.frozen(kw_only=True)
@@ -132,7 +122,7 @@ def build_run_argv(
     argv += _limit_args(spec)
     argv += ["--mount", bind_mount(spec.workspace, WORKSPACE_MOUNT, read_only=False)]
     argv += ["-w", container_working_dir(spec.working_dir)]
-    argv += _data_mount_args(spec.data_mounts)
+    argv += data_mount_args(spec.data_mounts)
     if build_state_dir is not None:
         argv += [
             "--mount",
@@ -271,25 +261,6 @@ def container_working_dir(value: str) -> str:
     return f"{WORKSPACE_MOUNT}/{cleaned}"
 
 
-def bind_mount(host_path: str, container_path: str, *, read_only: bool) -> str:
-    """
-    Return a ``--mount`` value binding ``host_path`` at ``container_path``.
-
-    :raises SandboxRequestError: when a path contains a character that the
-        ``--mount`` syntax cannot carry.
-    """
-    for label, path in (("mount source", host_path), ("mount target", container_path)):
-        if any(char in path for char in _MOUNT_UNSAFE):
-            raise SandboxRequestError(
-                field=label,
-                value=path,
-                expected="a path without ',', '\"', NUL, CR or LF",
-            )
-
-    value = f"type=bind,src={host_path},dst={container_path}"
-    return value + ",readonly" if read_only else value
-
-
 def _root_filesystem_args(spec: RunSpec, target: RuntimeTarget) -> list[str]:
     if spec.writable_rootfs:
         return []
@@ -365,40 +336,5 @@ def _limit_args(spec: RunSpec) -> list[str]:
 
     if limits.cpu_percent > 0:
         args += ["--cpus", f"{limits.cpu_percent / 100:.2f}"]
-
-    return args
-
-
-def _data_mount_args(mounts: tuple[DataMount, ...]) -> list[str]:
-    args: list[str] = []
-    for mount in mounts:
-        host = mount.host_path.strip()
-        container = mount.container_path.strip()
-        if not host or not container:
-            raise SandboxRequestError(
-                field="mount",
-                value=(mount.host_path, mount.container_path),
-                expected="both a host path and a container path",
-            )
-
-        host = os.path.abspath(host)
-        if mount.required_prefix:
-            prefix = os.path.abspath(mount.required_prefix)
-            if host != prefix and not host.startswith(prefix.rstrip("/") + "/"):
-                raise SandboxRequestError(
-                    field="mount source",
-                    value=host,
-                    expected=f"a path under {prefix!r}",
-                )
-
-        if not container.startswith("/") or ".." in container.split("/"):
-            raise SandboxRequestError(
-                field="mount target",
-                value=container,
-                expected="an absolute path without '..'",
-            )
-
-        target = os.path.normpath(container)
-        args += ["--mount", bind_mount(host, target, read_only=mount.read_only)]
 
     return args
