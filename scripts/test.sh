@@ -5,8 +5,8 @@
 #          bash scripts/test.sh --prepare-only    (only create the environments)
 #
 # Creates .venv/py311 and .venv/py313 with the package installed editable (extras test
-# and lint), then runs ruff format --check, ruff check and mypy once (on 3.11), and
-# pytest on each interpreter. Every step runs even after a failure; the exit status is
+# and lint), then runs ruff format --check, ruff check, mypy and tools/check_style.py
+# once (on 3.11), and pytest on each interpreter. Every step runs even after a failure; the exit status is
 # 1 when any step failed. pytest collecting no tests (exit 5) counts as a failure.
 # A missing interpreter is an error when CI=true and a warning otherwise. Tests marked
 # "real" run only with WORKFLOW_COMPUTE_RUNTIME_PROBE_REAL=1 (see docs/runtimes.md).
@@ -92,6 +92,7 @@ if [ -x "$lint_venv/bin/ruff" ]; then
   step "ruff format --check" "$lint_venv/bin/ruff" format --check .
   step "ruff check" "$lint_venv/bin/ruff" check .
   step "mypy" "$lint_venv/bin/mypy"
+  step "house style (tools/check_style.py)" "$lint_venv/bin/python" tools/check_style.py
 else
   log "no $lint_venv with the lint tools; lint skipped"
   failures+=("lint (needs Python 3.11)")

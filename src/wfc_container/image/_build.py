@@ -105,7 +105,7 @@ async def build_probe_image(
     """
     try:
         with anyio.fail_after(timeout):
-            program = await compile_probe_program()
+            program = await _compile_probe_program()
             return await anyio.to_thread.run_sync(_write_archive, program, output)
     except TimeoutError as exc:
         if isinstance(exc, ImageStepTimeoutError):
@@ -114,7 +114,7 @@ async def build_probe_image(
         raise ImageStepTimeoutError(step="build", timeout=timeout) from None
 
 
-async def compile_probe_program() -> bytes:
+async def _compile_probe_program() -> bytes:
     """
     Compile the probe program statically and return the executable's bytes.
 
@@ -239,26 +239,26 @@ def build_archive_bytes(program: bytes) -> tuple[bytes, str, str]:
             "layers": [_descriptor(_LAYER_TYPE, layer)],
         }
     )
-    manifest_digest = _digest(manifest)
-    index = _image_index(manifest, architecture)
-    # The docker-archive index that docker load and podman load read.
-    docker_manifest = [
-        {
-            "Config": _blob_path(config_digest),
-            "RepoTags": [PROBE_IMAGE_REFERENCE],
-            "Layers": [_blob_path(layer_digest)],
-        }
-    ]
     members = [
         ("oci-layout", _json_bytes({"imageLayoutVersion": "1.0.0"})),
-        ("index.json", _json_bytes(index)),
-        ("manifest.json", _json_bytes(docker_manifest)),
+        ("index.json", _json_bytes(_image_index(manifest, architecture))),
+        ("manifest.json", _docker_manifest(config_digest, layer_digest)),
         *sorted(
             (_blob_path(_digest(blob)), blob) for blob in (config, manifest, layer)
         ),
     ]
     archive = _tar_bytes(("blobs", "blobs/sha256"), members)
-    return archive, manifest_digest, config_digest
+    return archive, _digest(manifest), config_digest
+
+
+def _docker_manifest(config_digest: str, layer_digest: str) -> bytes:
+    # The docker-archive index that docker load and podman load read.
+    entry = {
+        "Config": _blob_path(config_digest),
+        "RepoTags": [PROBE_IMAGE_REFERENCE],
+        "Layers": [_blob_path(layer_digest)],
+    }
+    return _json_bytes([entry])
 
 
 def _image_config(layer_digest: str, architecture: str) -> dict[str, object]:

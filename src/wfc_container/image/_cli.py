@@ -26,7 +26,13 @@ def register(
     actions = image.add_subparsers(
         dest="image_command", metavar="ACTION", required=True, parser_class=parser_class
     )
+    _add_build_parser(actions)
+    _add_load_parser(actions)
 
+
+def _add_build_parser(
+    actions: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
     build = actions.add_parser(
         "build",
         help="write the probe image archive and print its digest",
@@ -37,6 +43,10 @@ def register(
     _add_timeout(build)
     build.set_defaults(run=run_build)
 
+
+def _add_load_parser(
+    actions: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
     load = actions.add_parser(
         "load",
         help="load the probe image into a runtime and print its reference",

@@ -125,7 +125,7 @@ async def _load_archive(tool: str, backend: str, archive: Path, namespace: str) 
             problem=f"{load[0]} exited with {result.exit_code}: {_last_line(result)}",
         )
 
-    if not await is_probe_image_present(tool, backend, namespace):
+    if not await _is_probe_image_present(tool, backend, namespace):
         raise ImageLoadError(
             backend=backend,
             reference=PROBE_IMAGE_REFERENCE,
@@ -134,8 +134,7 @@ async def _load_archive(tool: str, backend: str, archive: Path, namespace: str) 
         )
 
 
-async def is_probe_image_present(tool: str, backend: str, namespace: str) -> bool:
-    """Return whether the probe image reference is in ``backend``'s image store."""
+async def _is_probe_image_present(tool: str, backend: str, namespace: str) -> bool:
     if backend == "containerd":
         argv = [tool, "-n", namespace, "images", "ls", "-q"]
         result = await _run(argv, backend)
