@@ -538,3 +538,59 @@ async def test_reinstall_runs_new_version(
         assert result.doctor.status == "ok"
 
     assert leftovers(root) == []
+
+
+def early_tree_kept(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        record.getMessage().rsplit("kept=", 1)[1]
+        for record in caplog.records
+        if record.getMessage().startswith("bundle.extract.early ")
+    ]
+
+
+async def test_extract_while_downloading(
+    tmp_path: Path,
+    root: Path,
+    release: Release,
+    object_server: ObjectServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A resumed transfer still feeds the early extraction, which is kept."""
+    caplog.set_level("DEBUG", logger="wfc_container.bundles")
+    object_server.faults[release.artifact_name] = Fault(drop_after=2000, times=1)
+
+    await install(catalog_for(tmp_path, release, object_server), root)
+
+    assert early_tree_kept(caplog) == ["True"]
+    assert await doctor_status(catalog_for(tmp_path, release, object_server), root) == (
+        "ok",
+        "",
+    )
+
+
+async def test_rewriting_mirror_discards_early_tree(
+    tmp_path: Path,
+    root: Path,
+    release: Release,
+    object_server: ObjectServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Bytes from a mirror that fails the digest never reach the installed tree."""
+    caplog.set_level("DEBUG", logger="wfc_container.bundles")
+    # A different first member makes the forged bytes differ from the start.
+    first = ArchiveMember(name="bin/aaa-forged", data=b"forged", mode=0o755)
+    forged = build_archive([first, *nerdctl_full_members("6.6.6")])
+    object_server.objects["m1/" + release.artifact_name] = forged
+    # The pause gives the early extraction time to read the forged bytes.
+    object_server.faults["m1/" + release.artifact_name] = Fault(
+        stall_after=len(forged) // 2, stall=0.5
+    )
+    options = InstallOptions(mirrors=(object_server.base_url + "/m1",))
+    catalog = catalog_for(tmp_path, release, object_server)
+
+    result = await install(catalog, root, options)
+
+    nerdctl = await anyio.run_process([result.command_path, "--version"])
+    assert nerdctl.stdout == b"nerdctl version 2.3.1\n"
+    assert early_tree_kept(caplog) == ["False"]
+    assert await doctor_status(catalog, root) == ("ok", "")

@@ -29,7 +29,8 @@ from ._checksums import pinned_digest
 from ._doctor import doctor_bundle
 from ._download import BundleFetcher, ProgressHook
 from ._errors import ChecksumError, InstallStateError, InstallTimeoutError
-from ._extract import ExtractLimits, TreeRecord, extract_tar_gz, run_cancellable_thread
+from ._extract import ExtractLimits, TreeRecord
+from ._follow import download_and_extract
 from ._layout import (
     BundleLayout,
     bundle_layout,
@@ -51,7 +52,6 @@ from ._uninstall import check_replaceable
 from ._verify import PinnedCertificate, verify_signature
 
 if TYPE_CHECKING:
-    import threading
     from collections.abc import AsyncIterator
     from pathlib import Path
 
@@ -185,15 +185,17 @@ async def _install_selected(
         check_artifact_pin(checksums, bundle)
         stage = make_stage(layout)
         try:
-            await source.download_artifact(
+            tree = await download_and_extract(
+                source,
                 _object_urls(request, bundle.artifact_name),
                 name=bundle.artifact_name,
                 expected_digest=bundle.artifact_digest,
                 max_bytes=options.max_artifact_bytes,
-                dest=stage / ARTIFACT_FILE,
+                artifact=stage / ARTIFACT_FILE,
+                tree=stage / TREE_DIR,
+                limits=options.limits,
                 progress=request.progress,
             )
-            tree = await _extract(stage, bundle.artifact_name, options.limits)
             check_command(stage / TREE_DIR)
             manifest = _build_manifest(layout, bundle, tree, verdict, request.now)
             write_manifest(stage / TREE_DIR / MANIFEST_NAME, manifest)
@@ -264,25 +266,6 @@ def check_artifact_pin(
     if pinned != bundle.artifact_digest:
         problem = f"it pins {pinned!r}, the catalog pins {bundle.artifact_digest!r}"
         raise ChecksumError(artifact_name=bundle.artifact_name, problem=problem)
-
-
-async def _extract(stage: Path, archive: str, limits: ExtractLimits) -> TreeRecord:
-    def work(cancel: threading.Event) -> TreeRecord:
-        (stage / TREE_DIR).mkdir(mode=0o700)
-        with (stage / ARTIFACT_FILE).open("rb") as source:
-            return extract_tar_gz(
-                source,
-                stage / TREE_DIR,
-                archive=archive,
-                limits=limits,
-                cancel=cancel,
-            )
-
-    tree = await run_cancellable_thread(work)
-    logger.info(
-        "bundle.extract.done archive=%s files=%s", archive, len(tree.file_digests)
-    )
-    return tree
 
 
 def check_command(tree: Path) -> None:
