@@ -109,7 +109,8 @@ def test_target_unknown() -> None:
     with pytest.raises(SandboxRequestError) as caught:
         target_for_backend("lxc")
     assert str(caught.value).startswith(
-        "invalid backend 'lxc': expected one of docker, nerdctl, podman, podman-rootless"
+        "invalid backend 'lxc': expected one of docker, nerdctl, podman,"
+        " podman-rootless"
     )
 
 

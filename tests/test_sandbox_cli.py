@@ -45,7 +45,9 @@ def test_cli_prints_result(
     assert "exit_code" not in output
     assert output["resource_usage"]["output_bytes"] == 6
     (call,) = read_calls(fake_docker)
-    assert call["argv"][-4:] == ["sandbox-image", "sh", "-c", "echo hello"]  # type: ignore[index]
+    argv = call["argv"]
+    assert isinstance(argv, list)
+    assert argv[-4:] == ["sandbox-image", "sh", "-c", "echo hello"]
     assert call["env_file"] == "A=x=1\n"
 
 

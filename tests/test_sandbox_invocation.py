@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
-def command(tmp_path: Path, **changes: object) -> dict[str, object]:
-    values: dict[str, object] = {
+def command(tmp_path: Path, **changes: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {
         "task_id": "task-1",
         "lease_id": "lease-1",
         "image": "sandbox-image",
@@ -39,7 +39,7 @@ def test_command_invocation_request(tmp_path: Path) -> None:
         env=(EnvRef(name="TOKEN", secret_ref="secret://token"),),
     )
     invocation = build_command_invocation(
-        **command(tmp_path, workload=workload),  # type: ignore[arg-type]
+        **command(tmp_path, workload=workload),
         resolved_env={"secret://token": "redacted-token"},
     )
     request = invocation.request
@@ -60,7 +60,7 @@ def test_command_request_json(tmp_path: Path) -> None:
         env=(EnvRef(name="B", value_ref="v://b"), EnvRef(name="A", value_ref="v://a")),
     )
     invocation = build_command_invocation(
-        **command(tmp_path, workload=workload),  # type: ignore[arg-type]
+        **command(tmp_path, workload=workload),
         resolved_env={"v://a": "1", "v://b": "2"},
         limits=ResourceLimits(memory_bytes=1024),
     )
@@ -133,7 +133,7 @@ def test_command_invocation_rejected(
     tmp_path: Path, changes: dict[str, object], message: str
 ) -> None:
     with pytest.raises(SandboxRequestError) as caught:
-        build_command_invocation(**command(tmp_path, **changes))  # type: ignore[arg-type]
+        build_command_invocation(**command(tmp_path, **changes))
     assert str(caught.value) == message
 
 
@@ -141,11 +141,11 @@ def test_command_invocation_rejected(
 def test_command_allowlist_rejected(tmp_path: Path, entry: str) -> None:
     workload = CommandWorkload(args=("x",), artifact_allowlist=(entry,))
     with pytest.raises(UnsafePathError):
-        build_command_invocation(**command(tmp_path, workload=workload))  # type: ignore[arg-type]
+        build_command_invocation(**command(tmp_path, workload=workload))
 
 
-def build(tmp_path: Path, **changes: object) -> dict[str, object]:
-    values: dict[str, object] = {
+def build(tmp_path: Path, **changes: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {
         "task_id": "task-1",
         "lease_id": "lease-1",
         "image": "builder-image",
@@ -164,7 +164,7 @@ def test_build_invocation_request(tmp_path: Path) -> None:
         env=(EnvRef(name="DOCKER_CONFIG_JSON", secret_ref="secret://docker-config"),),
     )
     invocation = build_container_build_invocation(
-        **build(tmp_path, workload=workload),  # type: ignore[arg-type]
+        **build(tmp_path, workload=workload),
         resolved_env={"secret://docker-config": "{}"},
     )
     assert invocation.request.operation == "build-sandboxed-container"
@@ -185,7 +185,7 @@ def test_build_reserved_env(tmp_path: Path) -> None:
     )
     with pytest.raises(SandboxRequestError, match="reserved 'WORKFLOW_COMPUTE_BUILD_'"):
         build_container_build_invocation(
-            **build(tmp_path, workload=workload),  # type: ignore[arg-type]
+            **build(tmp_path, workload=workload),
             resolved_env={"v://x": "/tmp/x"},
         )
 
@@ -209,7 +209,7 @@ def test_build_invocation_rejected(
     tmp_path: Path, changes: dict[str, object], message: str
 ) -> None:
     with pytest.raises(SandboxRequestError) as caught:
-        build_container_build_invocation(**build(tmp_path, **changes))  # type: ignore[arg-type]
+        build_container_build_invocation(**build(tmp_path, **changes))
     assert str(caught.value) == message
 
 
@@ -222,7 +222,7 @@ def test_build_context_symlink(tmp_path: Path) -> None:
     workload = ContainerBuildWorkload(context_directory="context-link", tags=("a",))
     with pytest.raises(UnsafePathError, match="is a symlink"):
         build_container_build_invocation(
-            **build(tmp_path, workspace=str(workspace), workload=workload)  # type: ignore[arg-type]
+            **build(tmp_path, workspace=str(workspace), workload=workload)
         )
 
 
@@ -232,7 +232,7 @@ def test_build_dockerfile_symlink(tmp_path: Path) -> None:
     workspace.mkdir()
     (workspace / "Dockerfile").symlink_to(tmp_path / "outside-file")
     with pytest.raises(UnsafePathError, match="is a symlink"):
-        build_container_build_invocation(**build(tmp_path, workspace=str(workspace)))  # type: ignore[arg-type]
+        build_container_build_invocation(**build(tmp_path, workspace=str(workspace)))
 
 
 @pytest.mark.parametrize(
@@ -252,4 +252,4 @@ def test_build_paths_outside(
     tmp_path: Path, workload: ContainerBuildWorkload, problem: str
 ) -> None:
     with pytest.raises(UnsafePathError, match=problem):
-        build_container_build_invocation(**build(tmp_path, workload=workload))  # type: ignore[arg-type]
+        build_container_build_invocation(**build(tmp_path, workload=workload))

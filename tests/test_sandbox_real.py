@@ -59,7 +59,8 @@ echo "dockerfile=$WORKFLOW_COMPUTE_BUILD_DOCKERFILE"
 echo "tags=$WORKFLOW_COMPUTE_BUILD_TAGS"
 echo "push=$WORKFLOW_COMPUTE_BUILD_PUSH"
 echo "config=$DOCKER_CONFIG_JSON"
-dockerfile="/workspace/$WORKFLOW_COMPUTE_BUILD_CONTEXT/$WORKFLOW_COMPUTE_BUILD_DOCKERFILE"
+context="/workspace/$WORKFLOW_COMPUTE_BUILD_CONTEXT"
+dockerfile="$context/$WORKFLOW_COMPUTE_BUILD_DOCKERFILE"
 sum=$(sha256sum "$dockerfile" | cut -d ' ' -f 1)
 echo "WORKFLOW_COMPUTE_BUILD_DIGEST={FORGED}"
 echo "{FORGED}" > /workspace/.wfcompute-container-build-digest
@@ -119,7 +120,7 @@ def runtime(
 
 @pytest.fixture
 def prefix() -> str:
-    """Return a container name prefix of this test alone (others may run in parallel)."""
+    """Return a container name prefix of this test alone (others run in parallel)."""
     return "wfcompute-test-" + secrets.token_hex(4)
 
 

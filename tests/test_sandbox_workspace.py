@@ -128,7 +128,8 @@ from wfc_container.sandbox._workspace import loosen_workspace_modes
 from wfc_container.sandbox._workspace import restore_workspace_modes
 root = sys.argv[1]
 records = loosen_workspace_modes(root)
-print(oct(os.stat(root + "/d").st_mode & 0o7777), oct(os.stat(root + "/d/f").st_mode & 0o7777))
+for name in ("d", "d/f"):
+    print(oct(os.stat(os.path.join(root, name)).st_mode & 0o7777))
 restore_workspace_modes(root, records)
 """
 
