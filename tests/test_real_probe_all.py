@@ -156,6 +156,10 @@ WRAPPERS = {
     "no-read-only": 'case "$a" in --read-only) continue ;; esac',
     "host-network": '[ "$a" = none ] && a=host',
     "no-probe-env": 'case "$a" in WFCOMPUTE_RUNTIME_PROBE=1) a=UNRELATED=1 ;; esac',
+    "no-mount": (
+        '[ "$skip" = 1 ] && { skip=0; continue; }\n  '
+        '[ "$a" = -v ] && { skip=1; continue; }'
+    ),
 }
 
 
@@ -166,6 +170,7 @@ WRAPPERS = {
         ("no-read-only", "read-only root not verified"),
         ("host-network", "missing network"),
         ("no-probe-env", "missing env"),
+        ("no-mount", "missing workspace, missing proof"),
     ],
 )
 async def test_real_probe_degraded(
