@@ -122,11 +122,18 @@ def test_measure_workspace(tmp_path: Path) -> None:
     assert measure_workspace(str(tmp_path)) == 8 + len("/etc")
 
 
+# Imports first, then drops to the owner given on the command line (if any):
+# root ignores permission bits, and the interpreter may live where the owner
+# cannot read it.
 LOOSEN_SCRIPT = """
 import os, sys
 from wfc_container.sandbox._workspace import loosen_workspace_modes
 from wfc_container.sandbox._workspace import restore_workspace_modes
 root = sys.argv[1]
+if len(sys.argv) > 2:
+    os.setgroups([])
+    os.setgid(int(sys.argv[3]))
+    os.setuid(int(sys.argv[2]))
 records = loosen_workspace_modes(root)
 for name in ("d", "d/f"):
     print(oct(os.stat(os.path.join(root, name)).st_mode & 0o7777))
@@ -137,8 +144,7 @@ restore_workspace_modes(root, records)
 def test_loosen_unreadable_entries_as_owner(tmp_path: Path) -> None:
     """An owner without read permission still gets its modes loosened and restored."""
     if os.geteuid() == 0:
-        # Root ignores permission bits, so an unprivileged owner runs the check,
-        # in a directory it can reach (pytest's own base directory is 0700).
+        # pytest's base directory is 0700, so the owner gets a directory it can reach.
         with tempfile.TemporaryDirectory() as directory:
             os.chmod(directory, 0o755)
             check_unreadable_entries(Path(directory), pwd.getpwnam("nobody"))
@@ -156,8 +162,7 @@ def check_unreadable_entries(parent: Path, owner: pwd.struct_passwd | None) -> N
     if owner is not None:
         for path in (root, root / "d", root / "d" / "f"):
             os.lchown(path, owner.pw_uid, owner.pw_gid)
-        user = [f"--reuid={owner.pw_uid}", f"--regid={owner.pw_gid}"]
-        command = ["setpriv", *user, "--clear-groups", *command]
+        command += [str(owner.pw_uid), str(owner.pw_gid)]
     output = subprocess.run(command, check=True, capture_output=True, text=True)
     assert output.stdout.split() == ["0o755", "0o644"]
     assert mode(root / "d") == 0o300
