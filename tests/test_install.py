@@ -594,3 +594,32 @@ async def test_rewriting_mirror_discards_early_tree(
     assert nerdctl.stdout == b"nerdctl version 2.3.1\n"
     assert early_tree_kept(caplog) == ["False"]
     assert await doctor_status(catalog, root) == ("ok", "")
+
+
+async def test_failed_reinstall_keeps_old_binaries(
+    tmp_path: Path,
+    root: Path,
+    gnupg: GnuPG,
+    release_key: GpgKey,
+    object_server: ObjectServer,
+) -> None:
+    """A reinstall that fails after extraction, before the switch, changes nothing."""
+    old = make_release(gnupg, release_key, version="2.1.6")
+    object_server.objects.update(old.objects())
+    old_catalog = write_catalog(
+        tmp_path / "old.json", catalog_document(old, base_url=object_server.base_url)
+    )
+    await install(old_catalog, root)
+    # The archive ships a file where the installer writes its manifest.
+    clash = ArchiveMember(name=MANIFEST_NAME, data=b"{}")
+    artifact = build_archive([*nerdctl_full_members("2.2.0"), clash])
+    new_catalog = publish(object_server, tmp_path, gnupg, release_key, artifact)
+
+    with pytest.raises(UnsafeArchiveError, match="installer writes this path"):
+        await install(new_catalog, root)
+
+    command = root / SEED_BUNDLE_ID / "bin/nerdctl"
+    done = await anyio.run_process([str(command), "--version"])
+    assert done.stdout == b"nerdctl version 2.1.6\n"
+    assert await doctor_status(old_catalog, root) == ("ok", "")
+    assert leftovers(root) == []

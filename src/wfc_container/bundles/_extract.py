@@ -31,7 +31,7 @@ from ._errors import ArchiveReadError, InstallIOError, UnsafeArchiveError
 from ._streams import FileWriter, GzipStream
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Collection
 
 T = TypeVar("T")
 
@@ -133,6 +133,7 @@ def extract_tar_gz(
     archive: str,
     limits: ExtractLimits = ExtractLimits(),
     cancel: threading.Event | None = None,
+    reserved: Collection[str] = (),
 ) -> TreeRecord:
     """
     Extract the gzip-compressed tar stream ``source`` into the empty directory ``dest``.
@@ -141,12 +142,19 @@ def extract_tar_gz(
     chunk with :class:`ExtractionCancelled`; the caller removes ``dest``.
 
     :param archive: the archive's name, used in error messages
+    :param reserved: paths the installer writes itself, rejected as members
     :returns: digests, modes and link targets of everything written
     :raises UnsafeArchiveError: when a member breaks the path, type or size rules
     :raises ArchiveReadError: when the stream is not a readable tar.gz
     :raises InstallIOError: when writing into ``dest`` fails
     """
-    extractor = _Extractor(dest=dest, archive=archive, limits=limits, cancel=cancel)
+    extractor = _Extractor(
+        dest=dest,
+        archive=archive,
+        limits=limits,
+        cancel=cancel,
+        reserved=frozenset(reserved),
+    )
     unzipped = GzipStream(source)
     try:
         stream = typing.cast("IO[bytes]", unzipped)
@@ -203,6 +211,7 @@ class _Extractor:
     archive: str
     limits: ExtractLimits
     cancel: threading.Event | None
+    reserved: frozenset[str] = frozenset()
     seen: set[str] = attrs.Factory(set)
     dir_modes: dict[str, int] = attrs.Factory(dict)
     digests: dict[str, str] = attrs.Factory(dict)
@@ -236,6 +245,8 @@ class _Extractor:
                 self._reject(member.name, "the archive root entry is not a directory")
             return None
 
+        if path in self.reserved:
+            self._reject(member.name, "the installer writes this path itself")
         if path in self.seen:
             self._reject(member.name, "duplicate member name")
         self.seen.add(path)

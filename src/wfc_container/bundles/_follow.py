@@ -26,6 +26,7 @@ import anyio.to_thread
 from .._errors import BundleError
 from ._extract import ExtractLimits, TreeRecord, extract_tar_gz, run_cancellable_thread
 from ._layout import remove_tree
+from ._manifest import MANIFEST_NAME
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -195,7 +196,12 @@ async def _extract_early(
         try:
             stream = typing.cast("IO[bytes]", follower)
             return extract_tar_gz(
-                stream, tree, archive=name, limits=limits, cancel=cancel
+                stream,
+                tree,
+                archive=name,
+                limits=limits,
+                cancel=cancel,
+                reserved=(MANIFEST_NAME,),
             )
         finally:
             follower.close()
@@ -213,7 +219,12 @@ async def _extract_file(
         tree.mkdir(mode=0o700)
         with artifact.open("rb") as stream:
             return extract_tar_gz(
-                stream, tree, archive=name, limits=limits, cancel=cancel
+                stream,
+                tree,
+                archive=name,
+                limits=limits,
+                cancel=cancel,
+                reserved=(MANIFEST_NAME,),
             )
 
     return await run_cancellable_thread(work)

@@ -28,7 +28,12 @@ from ._catalog import ManagedRuntimeBundleCatalog, select_bundle
 from ._checksums import pinned_digest
 from ._doctor import doctor_bundle
 from ._download import BundleFetcher, ProgressHook
-from ._errors import ChecksumError, InstallStateError, InstallTimeoutError
+from ._errors import (
+    ChecksumError,
+    InstallIOError,
+    InstallStateError,
+    InstallTimeoutError,
+)
 from ._extract import ExtractLimits, TreeRecord
 from ._follow import download_and_extract
 from ._layout import (
@@ -198,11 +203,11 @@ async def _install_selected(
             )
             check_command(stage / TREE_DIR)
             manifest = _build_manifest(layout, bundle, tree, verdict, request.now)
-            write_manifest(stage / TREE_DIR / MANIFEST_NAME, manifest)
+            _write_manifest(stage / TREE_DIR / MANIFEST_NAME, manifest)
             method = promote(layout, stage / TREE_DIR, method=options.promotion)
         finally:
             with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(remove_tree, stage)
+                await anyio.to_thread.run_sync(_remove_stage, stage)
 
     logger.info("bundle.install.done bundle=%s promotion=%s", layout.bundle_id, method)
     return install_result(layout, manifest, promotion=method)
@@ -266,6 +271,24 @@ def check_artifact_pin(
     if pinned != bundle.artifact_digest:
         problem = f"it pins {pinned!r}, the catalog pins {bundle.artifact_digest!r}"
         raise ChecksumError(artifact_name=bundle.artifact_name, problem=problem)
+
+
+def _write_manifest(path: Path, manifest: InstallManifest) -> None:
+    try:
+        write_manifest(path, manifest)
+    except OSError as exc:
+        raise InstallIOError(
+            action="write manifest", path=str(path), reason=str(exc)
+        ) from exc
+
+
+def _remove_stage(stage: Path) -> None:
+    # A failed cleanup must not hide the install's own outcome; the next run
+    # removes what is left.
+    try:
+        remove_tree(stage)
+    except OSError as exc:
+        logger.warning("bundle.stage.cleanup_failed path=%s error=%s", stage, exc)
 
 
 def check_command(tree: Path) -> None:
