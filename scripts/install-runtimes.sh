@@ -78,6 +78,20 @@ write_containers_conf() {
   log "wrote $CONTAINERS_CONF (nofile=$nofile nproc=$nproc runtime=runc)"
 }
 
+# dpkg does not bring back a configuration file an administrator deleted, and
+# podman refuses to load or run images without its signature policy file.
+restore_missing_configs() {
+  local file package
+  for file in /etc/containers/policy.json /etc/containers/registries.conf; do
+    [ -e "$file" ] && continue
+    package=$(dpkg-query -S "$file" 2>/dev/null | cut -d: -f1)
+    [ -n "$package" ] || continue
+    log "restoring $file from $package"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --reinstall \
+      -o Dpkg::Options::=--force-confmiss "$package" >/dev/null
+  done
+}
+
 main() {
   local -a missing
   mapfile -t missing < <(missing_packages)
@@ -87,6 +101,7 @@ main() {
     log "installing: ${missing[*]}"
     install_packages "${missing[@]}"
   fi
+  restore_missing_configs
   write_containers_conf
   log "versions: $(dpkg-query -W -f='${Package}=${Version} ' "${PACKAGES[@]}")"
 }
