@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import argparse
 
+    from ._catalog import ManagedRuntimeBundleCatalog
     from ._download import DownloadProgress
 
 SUBCOMMANDS = ("install", "doctor", "uninstall", "reinstall", "package")
@@ -46,69 +47,100 @@ def register(commands: Any, *, parser_class: type[argparse.ArgumentParser]) -> N
         parser.set_defaults(run=run_managed_runtime)
 
 
-def _add_common_flags(parser: argparse.ArgumentParser, name: str) -> None:
-    parser.add_argument(
+# Flags: (name, subcommands that take it, add_argument keyword arguments).
+_FLAGS: tuple[tuple[str, frozenset[str], dict[str, Any]], ...] = (
+    (
         "--catalog",
-        type=Path,
-        metavar="FILE",
-        help="bundle catalog JSON (default: the catalog shipped with the package)",
-    )
-    if name != "package":
-        parser.add_argument(
-            "--install-root",
-            type=Path,
-            required=True,
-            metavar="DIR",
-            help="directory for managed bundles, one root per bundle id",
-        )
-    parser.add_argument(
-        "--bundle-id", required=True, metavar="ID", help="catalog bundle id"
-    )
-    parser.add_argument(
-        "--target-os", metavar="OS", help="Go OS name (default: this host's)"
-    )
-    parser.add_argument(
-        "--target-arch", metavar="ARCH", help="Go architecture (default: this host's)"
-    )
-    if name in ("install", "reinstall", "package"):
-        parser.add_argument(
-            "--mirror",
-            action="append",
-            default=[],
-            metavar="URL",
-            help="base URL tried before the catalog's source; repeatable",
-        )
-    if name in ("install", "reinstall"):
-        parser.add_argument(
-            "--max-artifact-bytes",
-            type=int,
-            default=512 << 20,
-            metavar="BYTES",
-            help="stop a bundle download larger than this (default 512 MiB)",
-        )
-    if name in ("install", "reinstall", "uninstall"):
-        parser.add_argument(
-            "--lock-timeout",
-            type=float,
-            default=0.0,
-            metavar="SECONDS",
-            help="wait this long for another install or uninstall (default 0)",
-        )
-    if name == "package":
-        parser.add_argument(
-            "--output-dir",
-            type=Path,
-            required=True,
-            metavar="DIR",
-            help="directory for the source manifest and the refreshed catalog",
-        )
-        parser.add_argument(
-            "--valid-days",
-            type=int,
-            default=180,
-            metavar="DAYS",
-            help="days the refreshed catalog entry stays valid (default 180)",
-        )
+        frozenset(SUBCOMMANDS),
+        {
+            "type": Path,
+            "metavar": "FILE",
+            "help": "bundle catalog JSON (default: the catalog shipped with the"
+            " package)",
+        },
+    ),
+    (
+        "--install-root",
+        frozenset(SUBCOMMANDS) - {"package"},
+        {
+            "type": Path,
+            "required": True,
+            "metavar": "DIR",
+            "help": "directory for managed bundles, one root per bundle id",
+        },
+    ),
+    (
+        "--bundle-id",
+        frozenset(SUBCOMMANDS),
+        {"required": True, "metavar": "ID", "help": "catalog bundle id"},
+    ),
+    (
+        "--target-os",
+        frozenset(SUBCOMMANDS),
+        {"metavar": "OS", "help": "Go OS name (default: this host's)"},
+    ),
+    (
+        "--target-arch",
+        frozenset(SUBCOMMANDS),
+        {"metavar": "ARCH", "help": "Go architecture name (default: this host's)"},
+    ),
+    (
+        "--mirror",
+        frozenset({"install", "reinstall", "package"}),
+        {
+            "action": "append",
+            "default": [],
+            "metavar": "URL",
+            "help": "base URL tried before the catalog's source; repeatable",
+        },
+    ),
+    (
+        "--max-artifact-bytes",
+        frozenset({"install", "reinstall"}),
+        {
+            "type": int,
+            "default": 512 << 20,
+            "metavar": "BYTES",
+            "help": "stop a bundle download larger than this (default 512 MiB)",
+        },
+    ),
+    (
+        "--lock-timeout",
+        frozenset({"install", "reinstall", "uninstall"}),
+        {
+            "type": float,
+            "default": 0.0,
+            "metavar": "SECONDS",
+            "help": "wait this long for another install or uninstall (default 0)",
+        },
+    ),
+    (
+        "--output-dir",
+        frozenset({"package"}),
+        {
+            "type": Path,
+            "required": True,
+            "metavar": "DIR",
+            "help": "directory for the source manifest and the refreshed catalog",
+        },
+    ),
+    (
+        "--valid-days",
+        frozenset({"package"}),
+        {
+            "type": int,
+            "default": 180,
+            "metavar": "DAYS",
+            "help": "days the refreshed catalog entry stays valid (default 180)",
+        },
+    ),
+)
+
+
+def _add_common_flags(parser: argparse.ArgumentParser, name: str) -> None:
+    for flag, commands, options in _FLAGS:
+        if name in commands:
+            parser.add_argument(flag, **options)
 
 
 async def run_managed_runtime(args: argparse.Namespace) -> int:
@@ -153,6 +185,12 @@ async def _run_with_catalog(command: str, args: argparse.Namespace) -> object:
             **target,
         )
 
+    return await _install(command, catalog, args)
+
+
+async def _install(
+    command: str, catalog: ManagedRuntimeBundleCatalog, args: argparse.Namespace
+) -> object:
     from ._install import InstallOptions, install_bundle, reinstall_bundle
 
     options = InstallOptions(
@@ -165,9 +203,10 @@ async def _run_with_catalog(command: str, args: argparse.Namespace) -> object:
         catalog,
         args.bundle_id,
         args.install_root,
+        target_os=args.target_os,
+        target_arch=args.target_arch,
         options=options,
-        progress=_progress_bar() if sys.stderr.isatty() else None,
-        **target,
+        progress=_ProgressBar() if sys.stderr.isatty() else None,
     )
 
 
@@ -204,7 +243,3 @@ class _ProgressBar:
         line += f"/{total / mib:.1f} MiB" if total else " MiB"
         sys.stderr.write(line + ("\n" if total and progress.done >= total else ""))
         sys.stderr.flush()
-
-
-def _progress_bar() -> _ProgressBar:
-    return _ProgressBar()

@@ -52,8 +52,9 @@ class ExtractLimits:
     Bounds on what one archive may unpack to.
 
     ``max_total_size`` is the sum of regular-file sizes in bytes (default 4 GiB,
-    an estimate of several times what a 250 MB nerdctl-full archive unpacks to), and ``max_members`` the
-    number of archive members of any type (default 20 000).
+    an estimate of several times what a 250 MB nerdctl-full archive unpacks
+    to), and ``max_members`` the number of archive members of any type
+    (default 20 000).
     """
 
     max_total_size: int = 4 << 30

@@ -51,6 +51,8 @@ from ._manifest import (
     InstallResult,
     ReinstallResult,
     UninstallResult,
+    build_manifest,
+    install_result,
     write_manifest,
 )
 from ._uninstall import check_replaceable
@@ -176,33 +178,15 @@ async def _install_selected(
         remove_leftovers(layout)
         check_replaceable(layout)
         certificates = await _fetch_trust_roots(request, selection, source)
-        checksums = await _fetch_pinned(
-            request, source, bundle.checksum_name, bundle.checksum_digest
-        )
-        signature = await _fetch_pinned(
-            request, source, bundle.signature_name, bundle.signature_digest
-        )
-        verdict = await anyio.to_thread.run_sync(
-            functools.partial(
-                verify_signature, checksums, signature, certificates, now=request.now
-            )
-        )
+        checksums = await _fetch_pinned(request, source, bundle, "checksum")
+        signature = await _fetch_pinned(request, source, bundle, "signature")
+        verdict = await _verify(checksums, signature, certificates, request.now)
         check_artifact_pin(checksums, bundle)
         stage = make_stage(layout)
         try:
-            tree = await download_and_extract(
-                source,
-                _object_urls(request, bundle.artifact_name),
-                name=bundle.artifact_name,
-                expected_digest=bundle.artifact_digest,
-                max_bytes=options.max_artifact_bytes,
-                artifact=stage / ARTIFACT_FILE,
-                tree=stage / TREE_DIR,
-                limits=options.limits,
-                progress=request.progress,
-            )
+            tree = await _download_and_extract(request, source, bundle, stage)
             check_command(stage / TREE_DIR)
-            manifest = _build_manifest(layout, bundle, tree, verdict, request.now)
+            manifest = build_manifest(layout, bundle, tree, verdict, request.now)
             _write_manifest(stage / TREE_DIR / MANIFEST_NAME, manifest)
             method = promote(layout, stage / TREE_DIR, method=options.promotion)
         finally:
@@ -243,14 +227,52 @@ async def _fetch_trust_roots(
 
 
 async def _fetch_pinned(
-    request: _Request, source: BundleFetcher, name: str, digest: str
+    request: _Request,
+    source: BundleFetcher,
+    bundle: ManagedRuntimeBundleDescriptor,
+    kind: str,
 ) -> bytes:
+    """Fetch the bundle's checksum or signature file and check its pinned digest."""
+    name = bundle.checksum_name if kind == "checksum" else bundle.signature_name
+    digest = bundle.checksum_digest if kind == "checksum" else bundle.signature_digest
     return await source.fetch_object(
         _object_urls(request, name),
         name=name,
         expected_digest=digest,
         max_bytes=request.options.max_object_bytes,
         timeout=None,
+    )
+
+
+async def _verify(
+    checksums: bytes,
+    signature: bytes,
+    certificates: list[PinnedCertificate],
+    now: datetime,
+) -> SignatureVerdict:
+    verify = functools.partial(
+        verify_signature, checksums, signature, certificates, now=now
+    )
+    return await anyio.to_thread.run_sync(verify)
+
+
+async def _download_and_extract(
+    request: _Request,
+    source: BundleFetcher,
+    bundle: ManagedRuntimeBundleDescriptor,
+    stage: Path,
+) -> TreeRecord:
+    options = request.options
+    return await download_and_extract(
+        source,
+        _object_urls(request, bundle.artifact_name),
+        name=bundle.artifact_name,
+        expected_digest=bundle.artifact_digest,
+        max_bytes=options.max_artifact_bytes,
+        artifact=stage / ARTIFACT_FILE,
+        tree=stage / TREE_DIR,
+        limits=options.limits,
+        progress=request.progress,
     )
 
 
@@ -310,61 +332,6 @@ def check_command(tree: Path) -> None:
     if not info.st_mode & stat.S_IXUSR:
         reason = "bundle command bin/nerdctl is not executable"
         raise InstallStateError(root=str(tree), reason=reason)
-
-
-def _build_manifest(
-    layout: BundleLayout,
-    bundle: ManagedRuntimeBundleDescriptor,
-    tree: TreeRecord,
-    verdict: SignatureVerdict,
-    now: datetime,
-) -> InstallManifest:
-    return InstallManifest(
-        bundle_id=bundle.bundle_id,
-        version=bundle.version,
-        os=bundle.os,
-        arch=bundle.arch,
-        root=str(layout.root),
-        command_path=str(layout.command_path),
-        artifact_name=bundle.artifact_name,
-        artifact_digest=bundle.artifact_digest,
-        checksum_name=bundle.checksum_name,
-        checksum_digest=bundle.checksum_digest,
-        signature_name=bundle.signature_name,
-        signature_digest=bundle.signature_digest,
-        signature_key_id=verdict.key_id,
-        trust_root_digest=bundle.trust_root_digest,
-        scoped_store_enforced=bundle.scoped_store.required,
-        host_global_store_excluded=bundle.scoped_store.host_global_visibility_forbidden,
-        file_digests=tree.file_digests,
-        installed_at=now,
-        file_modes=tree.file_modes,
-        symlinks=tree.symlinks,
-        signer_fingerprint=verdict.fingerprint,
-    )
-
-
-def install_result(
-    layout: BundleLayout, manifest: InstallManifest, *, promotion: str = ""
-) -> InstallResult:
-    """Return the install result that describes ``manifest``."""
-    return InstallResult(
-        bundle_id=manifest.bundle_id,
-        version=manifest.version,
-        root=str(layout.root),
-        command_path=str(layout.command_path),
-        manifest_path=str(layout.manifest_path),
-        artifact_digest=manifest.artifact_digest,
-        checksum_digest=manifest.checksum_digest,
-        signature_digest=manifest.signature_digest,
-        trust_root_digest=manifest.trust_root_digest,
-        scoped_store_enforced=manifest.scoped_store_enforced,
-        host_global_store_excluded=manifest.host_global_store_excluded,
-        file_digests=manifest.file_digests,
-        installed_at=manifest.installed_at,
-        signer_fingerprint=manifest.signer_fingerprint,
-        promotion=promotion,
-    )
 
 
 async def reinstall_bundle(

@@ -11,8 +11,9 @@ Layout of an install root::
 
 Promotion is one atomic step. On Linux it is ``renameat2(RENAME_EXCHANGE)``,
 which swaps the new tree and the active one in a single call. Where that call
-is missing, the bundle root is a symlink that is replaced with ``rename(2)``. Either way a reader sees the old tree or the new
-one, never a missing or half-written root.
+is missing, the bundle root is a symlink that is replaced with ``rename(2)``.
+Either way a reader sees the old tree or the new one, never a missing or
+half-written root.
 """
 
 from __future__ import annotations

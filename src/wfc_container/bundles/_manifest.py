@@ -23,6 +23,10 @@ from ._extract import TreeRecord, check_symlink_target, symlink_digest
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from .._wire import ManagedRuntimeBundleDescriptor
+    from ._layout import BundleLayout
+    from ._verify import SignatureVerdict
+
 MANIFEST_NAME = "wfcompute-managed-runtime-install.json"
 GO_MAP = {"go_map": True}
 GO_MAP_OMIT_EMPTY = {"go_map": True, "omit": "empty"}
@@ -263,3 +267,59 @@ def _digest_reason(manifest: InstallManifest, actual: TreeRecord, rel: str) -> s
 def _mode_reason(rel: str, want: int, have: int | None) -> str:
     found = "not a regular file" if have is None else oct(have)
     return f"file mode mismatch for {rel!r}: expected {oct(want)}, found {found}"
+
+
+def build_manifest(
+    layout: BundleLayout,
+    bundle: ManagedRuntimeBundleDescriptor,
+    tree: TreeRecord,
+    verdict: SignatureVerdict,
+    now: datetime,
+) -> InstallManifest:
+    """Return the manifest of ``tree``, installed from ``bundle`` at ``now``."""
+    return InstallManifest(
+        bundle_id=bundle.bundle_id,
+        version=bundle.version,
+        os=bundle.os,
+        arch=bundle.arch,
+        root=str(layout.root),
+        command_path=str(layout.command_path),
+        artifact_name=bundle.artifact_name,
+        artifact_digest=bundle.artifact_digest,
+        checksum_name=bundle.checksum_name,
+        checksum_digest=bundle.checksum_digest,
+        signature_name=bundle.signature_name,
+        signature_digest=bundle.signature_digest,
+        signature_key_id=verdict.key_id,
+        trust_root_digest=bundle.trust_root_digest,
+        scoped_store_enforced=bundle.scoped_store.required,
+        host_global_store_excluded=bundle.scoped_store.host_global_visibility_forbidden,
+        file_digests=tree.file_digests,
+        installed_at=now,
+        file_modes=tree.file_modes,
+        symlinks=tree.symlinks,
+        signer_fingerprint=verdict.fingerprint,
+    )
+
+
+def install_result(
+    layout: BundleLayout, manifest: InstallManifest, *, promotion: str = ""
+) -> InstallResult:
+    """Return the install result that describes ``manifest``."""
+    return InstallResult(
+        bundle_id=manifest.bundle_id,
+        version=manifest.version,
+        root=str(layout.root),
+        command_path=str(layout.command_path),
+        manifest_path=str(layout.manifest_path),
+        artifact_digest=manifest.artifact_digest,
+        checksum_digest=manifest.checksum_digest,
+        signature_digest=manifest.signature_digest,
+        trust_root_digest=manifest.trust_root_digest,
+        scoped_store_enforced=manifest.scoped_store_enforced,
+        host_global_store_excluded=manifest.host_global_store_excluded,
+        file_digests=manifest.file_digests,
+        installed_at=manifest.installed_at,
+        signer_fingerprint=manifest.signer_fingerprint,
+        promotion=promotion,
+    )

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from .._wire import ManagedRuntimeBundleDescriptor
     from ._catalog import BundleSelection, ManagedRuntimeBundleCatalog
+    from ._verify import SignatureVerdict
 
 CATALOG_NAME = "managed-runtime-bundles.json"
 MAX_OBJECT_BYTES = 1 << 20
@@ -102,20 +103,7 @@ async def package_bundle(
         async with BundleFetcher() as fetcher:
             objects, fetched = await _fetch_objects(fetcher, selection, bases)
     bundle = selection.bundle
-    certificates = [
-        PinnedCertificate(
-            key_id=signer.key_id, certificate=fetched[signer.trust_root.name]
-        )
-        for signer in selection.signers
-    ]
-    verdict = await anyio.to_thread.run_sync(
-        lambda: verify_signature(
-            fetched[bundle.checksum_name],
-            fetched[bundle.signature_name],
-            certificates,
-            now=now,
-        )
-    )
+    verdict = await _verify(selection, fetched, now)
     check_artifact_pin(fetched[bundle.checksum_name], bundle)
     artifact_url = object_url(catalog.source_base_url, bundle.artifact_name)
     objects.append(
@@ -134,6 +122,23 @@ async def package_bundle(
     )
     refreshed = _refresh(catalog, bundle, now + timedelta(days=valid_days), now)
     return _write_outputs(Path(output_dir), source, refreshed)
+
+
+async def _verify(
+    selection: BundleSelection, fetched: dict[str, bytes], now: datetime
+) -> SignatureVerdict:
+    bundle = selection.bundle
+    certificates = [
+        PinnedCertificate(
+            key_id=signer.key_id, certificate=fetched[signer.trust_root.name]
+        )
+        for signer in selection.signers
+    ]
+    checksums = fetched[bundle.checksum_name]
+    signature = fetched[bundle.signature_name]
+    return await anyio.to_thread.run_sync(
+        lambda: verify_signature(checksums, signature, certificates, now=now)
+    )
 
 
 async def _fetch_objects(
