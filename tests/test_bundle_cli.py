@@ -32,6 +32,8 @@ from bundle_fixtures import (
     write_archive,
     write_catalog,
 )
+from wfc_container.bundles._cli import _ProgressBar
+from wfc_container.bundles._download import DownloadProgress
 from wfc_container.bundles._layout import STAGING_DIR
 
 MANIFEST = "wfcompute-managed-runtime-install.json"
@@ -256,3 +258,23 @@ async def test_cli_sigkill(
     assert code == 0, stderr
     assert (await run_cli(argv("doctor", new_catalog, root)))[1]["status"] == "ok"
     assert sorted(p.name for p in (root / STAGING_DIR).iterdir()) == []
+
+
+def test_progress_bar_output(capsys: pytest.CaptureFixture[str]) -> None:
+    bar = _ProgressBar()
+    mib = 1 << 20
+    for done in (0, mib // 2, mib // 2 + 1, 2 * mib):
+        bar(DownloadProgress(name="bundle.tar.gz", done=done, total=2 * mib))
+
+    err = capsys.readouterr().err
+    assert err.split("\r")[1:] == [
+        "bundle.tar.gz    0% 0.0/2.0 MiB",
+        "bundle.tar.gz   25% 0.5/2.0 MiB",
+        "bundle.tar.gz  100% 2.0/2.0 MiB\n",
+    ]
+
+
+def test_progress_bar_unknown_total(capsys: pytest.CaptureFixture[str]) -> None:
+    _ProgressBar()(DownloadProgress(name="b", done=3 << 20, total=None))
+
+    assert capsys.readouterr().err == "\rb    0% 3.0 MiB"

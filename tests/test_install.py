@@ -623,3 +623,18 @@ async def test_failed_reinstall_keeps_old_binaries(
     assert done.stdout == b"nerdctl version 2.1.6\n"
     assert await doctor_status(old_catalog, root) == ("ok", "")
     assert leftovers(root) == []
+
+
+async def test_uninstall_root_symlink_out(tmp_path: Path, root: Path) -> None:
+    """A bundle root that is a symlink out of the install root is never followed."""
+    outside = tmp_path / "outside"
+    (outside / "bin").mkdir(parents=True)
+    (outside / MANIFEST_NAME).write_text("{}")
+    root.mkdir()
+    (root / SEED_BUNDLE_ID).symlink_to(outside)
+
+    with pytest.raises(InstallRootError, match="symlink"):
+        await uninstall_bundle(SEED_BUNDLE_ID, root)
+
+    assert (outside / "bin").is_dir()
+    assert (root / SEED_BUNDLE_ID).is_symlink()
