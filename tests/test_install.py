@@ -625,13 +625,18 @@ async def test_failed_reinstall_keeps_old_binaries(
     assert leftovers(root) == []
 
 
-async def test_uninstall_root_symlink_out(tmp_path: Path, root: Path) -> None:
-    """A bundle root that is a symlink out of the install root is never followed."""
+def link_root_outside(tmp_path: Path, root: Path) -> Path:
     outside = tmp_path / "outside"
     (outside / "bin").mkdir(parents=True)
     (outside / MANIFEST_NAME).write_text("{}")
     root.mkdir()
     (root / SEED_BUNDLE_ID).symlink_to(outside)
+    return outside
+
+
+async def test_uninstall_root_symlink_out(tmp_path: Path, root: Path) -> None:
+    """A bundle root that is a symlink out of the install root is never followed."""
+    outside = link_root_outside(tmp_path, root)
 
     with pytest.raises(InstallRootError, match="symlink"):
         await uninstall_bundle(SEED_BUNDLE_ID, root)
