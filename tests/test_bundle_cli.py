@@ -278,3 +278,17 @@ def test_progress_bar_unknown_total(capsys: pytest.CaptureFixture[str]) -> None:
     _ProgressBar()(DownloadProgress(name="b", done=3 << 20, total=None))
 
     assert capsys.readouterr().err == "\rb    0% 3.0 MiB"
+
+
+async def test_cli_doctor_shipped_catalog(tmp_path: Path) -> None:
+    """Without --catalog the shipped catalog is used; an empty root is missing."""
+    args = argv("doctor", tmp_path, tmp_path / "managed")
+    at = args.index("--catalog")
+    del args[at : at + 2]
+
+    code, result, stderr = await run_cli(args)
+
+    assert code == 0, stderr
+    assert result["status"] == "missing"
+    assert result["bundle_id"] == SEED_BUNDLE_ID
+    assert result["valid_until"] == "2026-12-31T00:00:00Z"

@@ -215,15 +215,12 @@ def _catalog_path(path: Path | None) -> Path:
         return path
 
     from .._cli import UsageError
+    from .._resources import catalog_path
 
     try:
-        from .._resources import catalog_path
-    except ImportError:
-        raise UsageError(
-            message="--catalog is required: no catalog is shipped"
-        ) from None
-    shipped: Path = catalog_path(DEFAULT_CATALOG)
-    return shipped
+        return catalog_path(DEFAULT_CATALOG)
+    except FileNotFoundError as exc:
+        raise UsageError(message=str(exc), hint="pass --catalog FILE") from None
 
 
 class _ProgressBar:
