@@ -3,11 +3,11 @@ Doctor benchmark: ``managed-runtime doctor`` against ``sha256sum`` over the same
 
 Run: python bench/bench_doctor.py [--rounds N] [--work DIR]
 
-Installs the nerdctl-full shaped bundle of ``bench_install.py`` (about 250 MB
-compressed, 740 MiB unpacked), then times the doctor CLI (a fresh process,
-start-up and the ``bin/nerdctl --version`` run included) against
-``sha256sum`` of every regular file in the installed tree, page cache warm
-for both (target: doctor at most 0.5x).
+Installs the nerdctl-full shaped bundle of ``bench_install.py`` (about 270 MB
+compressed, 740 MiB unpacked). It then times the doctor CLI in a fresh
+process, start-up and the ``bin/nerdctl --version`` run included. The
+baseline is ``sha256sum`` of every regular file in the installed tree, with
+the page cache warm for both (target: doctor at most 0.5x).
 """
 
 from __future__ import annotations

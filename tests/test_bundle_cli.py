@@ -2,7 +2,7 @@
 Tests of ``python -m wfc_container managed-runtime`` as a real subprocess.
 
 The SIGKILL tests kill the installer while it downloads, extracts and
-promotes; each time the previous install must still pass doctor, no lock may
+promotes. Each time the previous install must still pass doctor, no lock may
 block the next run, and the next install must succeed.
 """
 

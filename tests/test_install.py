@@ -2,7 +2,7 @@
 Tests of install, reinstall and uninstall against a real loopback mirror.
 
 Releases are real tar.gz bundles whose SHA256SUMS a GnuPG key made in the test
-signs; the mirror is an aiohttp server on 127.0.0.1 with fault injection.
+signs. The mirror is an aiohttp server on 127.0.0.1 with fault injection.
 """
 
 from __future__ import annotations

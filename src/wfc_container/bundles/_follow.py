@@ -172,9 +172,9 @@ async def download_and_extract(
     if failure is not None:
         raise failure
 
-    kept = bool(early) and follower.consumed_digest() == expected_digest
-    logger.debug("bundle.extract.early name=%s kept=%s", name, kept)
-    if kept:
+    early_tree_verified = bool(early) and follower.consumed_digest() == expected_digest
+    logger.debug("bundle.extract.early name=%s kept=%s", name, early_tree_verified)
+    if early_tree_verified:
         return early[0]
 
     await anyio.to_thread.run_sync(remove_tree, tree)
