@@ -28,7 +28,6 @@ from ._verify import PinnedCertificate, verify_signature
 if TYPE_CHECKING:
     import os
 
-    from .._wire import ManagedRuntimeBundleDescriptor
     from ._catalog import BundleSelection, ManagedRuntimeBundleCatalog
     from ._verify import SignatureVerdict
 
@@ -84,7 +83,8 @@ async def package_bundle(
 
     Writes ``<bundle_id>.source.json``, ``<bundle_id>.source.json.sha256``
     and a refreshed ``managed-runtime-bundles.json`` into ``output_dir``.
-    The catalog must still allow the bundle at ``now``.
+    The refreshed entry must pass catalog policy at ``now``, so an expired
+    catalog can be renewed but a blocked version or revoked key cannot.
 
     :param mirrors: base URLs tried before the catalog's source
     :param valid_days: days from ``now`` until the refreshed ``valid_until``
@@ -95,8 +95,11 @@ async def package_bundle(
     :raises ChecksumError: when the checksum file does not pin the artifact
     """
     now = (now or datetime.now(UTC)).astimezone(UTC)
+    # The refreshed entry is judged, so an expired catalog can be renewed while
+    # every other policy rule (blocked versions, revoked keys, pins) still applies.
+    refreshed = _refresh(catalog, bundle_id, now + timedelta(days=valid_days), now)
     selection = select_bundle(
-        catalog, bundle_id, target_os=target_os, target_arch=target_arch, now=now
+        refreshed, bundle_id, target_os=target_os, target_arch=target_arch, now=now
     )
     bases = [*mirrors, catalog.source_base_url]
     with anyio.fail_after(timeout):
@@ -120,7 +123,6 @@ async def package_bundle(
         signer_fingerprint=verdict.fingerprint,
         objects=tuple(objects),
     )
-    refreshed = _refresh(catalog, bundle, now + timedelta(days=valid_days), now)
     return _write_outputs(Path(output_dir), source, refreshed)
 
 
@@ -174,16 +176,16 @@ async def _fetch_objects(
 
 def _refresh(
     catalog: ManagedRuntimeBundleCatalog,
-    bundle: ManagedRuntimeBundleDescriptor,
+    bundle_id: str,
     valid_until: datetime,
     now: datetime,
 ) -> ManagedRuntimeBundleCatalog:
     # Only the first entry with the id is ever selected, so only it is refreshed.
     items = list(catalog.bundles or ())
-    index = next(
-        i for i, item in enumerate(items) if item.bundle_id == bundle.bundle_id
-    )
-    items[index] = attrs.evolve(items[index], valid_until=valid_until)
+    for index, item in enumerate(items):
+        if item.bundle_id == bundle_id:
+            items[index] = attrs.evolve(item, valid_until=valid_until)
+            break
     bundles = tuple(items)
     return attrs.evolve(catalog, generated_at=now, bundles=bundles)
 
