@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import os
@@ -276,3 +277,27 @@ def test_symlink_digest_go_vector() -> None:
     expected = "sha256:769bddcd37521ae1fa6cfc5dfa92c86d42aeac85bfcd96716330b53b65dbe18e"
 
     assert symlink_digest("nerdctl") == expected
+
+
+def test_extract_multi_member_gzip(tmp_path: Path) -> None:
+    """A tar stream split over two concatenated gzip members is one archive."""
+    data = gzip.decompress(build_archive(NERDCTL_FULL))
+    half = len(data) // 2
+    joined = gzip.compress(data[:half]) + gzip.compress(data[half:])
+
+    record = extract(joined, tmp_path / "out")
+
+    assert "libexec/cni/bridge" in record.file_digests
+
+
+def test_extract_trailing_garbage(tmp_path: Path) -> None:
+    with pytest.raises(ArchiveReadError):
+        extract(build_archive(NERDCTL_FULL) + b"\x00garbage", tmp_path / "out")
+
+
+def test_extract_bad_crc(tmp_path: Path) -> None:
+    data = bytearray(build_archive(NERDCTL_FULL))
+    data[-8] ^= 0xFF  # first byte of the CRC-32 trailer
+
+    with pytest.raises(ArchiveReadError):
+        extract(bytes(data), tmp_path / "out")
