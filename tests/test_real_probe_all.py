@@ -46,7 +46,6 @@ pytestmark = pytest.mark.real
 __all__ = ("loaded_image", "probe_archive")  # fixtures used by name below
 
 CATALOG = Path(__file__).parents[1] / "catalogs" / "managed-runtime-bundles.json"
-CONTAINER_PREFIX = "wfcompute-probe-"
 
 
 def _client_version(tool: str) -> str:
@@ -59,7 +58,7 @@ def _client_version(tool: str) -> str:
     return result.stdout.strip()
 
 
-def _live_processes_naming(text: str) -> list[str]:
+def _live_processes_naming(names: set[str]) -> list[str]:
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -69,9 +68,29 @@ def _live_processes_naming(text: str) -> list[str]:
             state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue
-        if text in cmdline and state != "Z":
+        if state != "Z" and any(name in cmdline for name in names):
             found.append(f"{entry.name}: {cmdline}")
     return found
+
+
+def _logging_wrappers(directory: Path) -> Path:
+    # Each wrapper logs its arguments, then runs the real runtime, so the test
+    # learns the container names the probe chose without guessing from ps output
+    # that other runs on the machine may share.
+    for tool in ("podman", "docker"):
+        real = require_tool(tool)
+        log_line = f'printf "%s\\n" "$*" >> "{directory}/{tool}.log"'
+        write_fake(directory, tool, f'{log_line}\nexec {real} "$@"')
+    return directory
+
+
+def _container_names_used(directory: Path, tool: str) -> set[str]:
+    names = set()
+    for line in (directory / f"{tool}.log").read_text().splitlines():
+        words = line.split()
+        if "run" in words and "--name" in words:
+            names.add(words[words.index("--name") + 1])
+    return names
 
 
 def _children_of(pid: int) -> list[str]:
@@ -99,19 +118,28 @@ def _assert_supported(report: RuntimeBackendReport) -> None:
     assert report.executors != ()
 
 
-async def test_real_probe_all_supported(loaded_image: str) -> None:
+async def test_real_probe_all_supported(
+    loaded_image: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wrappers = _logging_wrappers(tmp_path / "bin")
+    versions = {tool: _client_version(tool) for tool in ("podman", "docker")}
+    monkeypatch.setenv("PATH", f"{wrappers}:{os.environ['PATH']}")
+
     report = await probe_all()
 
     by_id = {r.backend_id: r for r in report.reports}
     _assert_supported(by_id[PODMAN.backend_id])
     _assert_supported(by_id[DOCKER.backend_id])
-    assert by_id[PODMAN.backend_id].version == _client_version("podman")
-    assert by_id[DOCKER.backend_id].version == _client_version("docker")
+    assert by_id[PODMAN.backend_id].version == versions["podman"]
+    assert by_id[DOCKER.backend_id].version == versions["docker"]
+    used: set[str] = set()
     for tool in ("podman", "docker"):
+        names = _container_names_used(wrappers, tool)
+        assert len(names) == 1
         listing = [tool, "ps", "-a", "--format", "{{.Names}}"]
-        names = container_names(listing)
-        assert [n for n in names if n.startswith(CONTAINER_PREFIX)] == []
-    assert _live_processes_naming(CONTAINER_PREFIX) == []
+        assert names & set(container_names(listing)) == set()
+        used |= names
+    assert _live_processes_naming(used) == []
     assert _children_of(os.getpid()) == []
 
 
