@@ -383,14 +383,15 @@ async def test_install_mirror_order(
 async def test_install_removes_crash_leftovers(
     tmp_path: Path, root: Path, release: Release, object_server: ObjectServer
 ) -> None:
-    stale = root / STAGING_DIR / f"{SEED_BUNDLE_ID}-crashed"
+    """Only this bundle's stale runs go, not those of an id it prefixes."""
+    stale = root / STAGING_DIR / f"{SEED_BUNDLE_ID}@crashed"
     (stale / "tree").mkdir(parents=True)
-    other = root / STAGING_DIR / "other-bundle-run"
+    other = root / STAGING_DIR / f"{SEED_BUNDLE_ID}-b@running"
     other.mkdir()
 
     await install(catalog_for(tmp_path, release, object_server), root)
 
-    assert leftovers(root) == ["other-bundle-run"]
+    assert leftovers(root) == [f"{SEED_BUNDLE_ID}-b@running"]
 
 
 async def test_lock_blocks_second_process(
@@ -472,7 +473,7 @@ def test_promote_symlink_switch(tmp_path: Path) -> None:
     """The fallback keeps a working root through a switch and leaves no garbage."""
     layout = bundle_layout(tmp_path / "r", SEED_BUNDLE_ID)
     for version in ("old", "new"):
-        stage = tmp_path / "r" / STAGING_DIR / f"{SEED_BUNDLE_ID}-{version}"
+        stage = tmp_path / "r" / STAGING_DIR / f"{SEED_BUNDLE_ID}@{version}"
         (stage / "tree" / "bin").mkdir(parents=True)
         (stage / "tree" / "bin" / "nerdctl").write_text(version)
 
@@ -482,7 +483,7 @@ def test_promote_symlink_switch(tmp_path: Path) -> None:
         assert (layout.root / "bin" / "nerdctl").read_text() == version
 
     assert layout.root.is_symlink()
-    old_stage = tmp_path / "r" / STAGING_DIR / f"{SEED_BUNDLE_ID}-new" / "tree"
+    old_stage = tmp_path / "r" / STAGING_DIR / f"{SEED_BUNDLE_ID}@new" / "tree"
     assert (old_stage / "bin" / "nerdctl").read_text() == "old"
 
 

@@ -4,10 +4,10 @@ Paths under the install root, the per-bundle lock, staging and atomic promotion.
 Layout of an install root::
 
     <install_root>/<bundle_id>/             the active bundle tree (or a symlink
-                                            to .trees/<bundle_id>-<random>)
+                                            to .trees/<bundle_id>@<random>)
     <install_root>/.locks/<bundle_id>.lock  flock(2) lock file, kept between runs
-    <install_root>/.staging/<bundle_id>-*   one directory per run in progress
-    <install_root>/.trees/<bundle_id>-*     trees of the symlink-switch fallback
+    <install_root>/.staging/<bundle_id>@*   one directory per run in progress
+    <install_root>/.trees/<bundle_id>@*     trees of the symlink-switch fallback
 
 Promotion is one atomic step. On Linux it is ``renameat2(RENAME_EXCHANGE)``,
 which swaps the new tree and the active one in a single call. Where that call
@@ -44,6 +44,9 @@ LOCKS_DIR = ".locks"
 STAGING_DIR = ".staging"
 TREES_DIR = ".trees"
 _BUNDLE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+# Separates a bundle id from a run's random suffix. Ids cannot contain it, so
+# the leftovers of bundle "a" never match those of bundle "a-b".
+RUN_SEPARATOR = "@"
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
 _LOCK_POLL_DELAY = 0.1
@@ -184,7 +187,7 @@ def remove_leftovers(layout: BundleLayout) -> list[str]:
     """
     Remove what crashed runs of this bundle left behind; call it under the lock.
 
-    That is every ``.staging/<id>-*`` directory and every ``.trees/<id>-*``
+    That is every ``.staging/<id>@*`` directory and every ``.trees/<id>@*``
     tree the bundle root does not point at. Returns the removed paths.
     """
     active = _active_tree_name(layout)
@@ -192,7 +195,7 @@ def remove_leftovers(layout: BundleLayout) -> list[str]:
     for parent in (layout.staging_dir, layout.install_root / TREES_DIR):
         if not parent.is_dir():
             continue
-        for entry in sorted(parent.glob(f"{layout.bundle_id}-*")):
+        for entry in sorted(parent.glob(f"{layout.bundle_id}{RUN_SEPARATOR}*")):
             if entry.name != active:
                 remove_tree(entry)
                 removed.append(str(entry))
@@ -206,7 +209,7 @@ def make_stage(layout: BundleLayout) -> Path:
     """Create and return a new private staging directory for one run."""
     try:
         layout.staging_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        prefix = f"{layout.bundle_id}-"
+        prefix = f"{layout.bundle_id}{RUN_SEPARATOR}"
         return Path(tempfile.mkdtemp(prefix=prefix, dir=layout.staging_dir))
     except OSError as exc:
         path = str(layout.staging_dir)
@@ -232,7 +235,7 @@ def active_tree(layout: BundleLayout) -> Path | None:
     Return the directory that contains the active bundle tree, or ``None``.
 
     That is the bundle root itself, or, with the symlink-switch fallback, the
-    ``.trees/<id>-*`` directory the root links to.
+    ``.trees/<id>@*`` directory the root links to.
 
     :raises InstallRootError: when the root is a symlink to anything else
     """
@@ -253,7 +256,7 @@ def _active_tree_name(layout: BundleLayout) -> str | None:
     if not layout.root.is_symlink():
         return None
     target = os.readlink(layout.root)
-    prefix = f"{TREES_DIR}/{layout.bundle_id}-"
+    prefix = f"{TREES_DIR}/{layout.bundle_id}{RUN_SEPARATOR}"
     name = target.removeprefix(f"{TREES_DIR}/")
     if not target.startswith(prefix) or "/" in name:
         return None
@@ -321,7 +324,9 @@ def _exchange(source: Path, target: Path) -> bool:
 def _switch_symlink(layout: BundleLayout, tree: Path) -> str:
     trees = layout.install_root / TREES_DIR
     trees.mkdir(mode=0o700, exist_ok=True)
-    final = Path(tempfile.mkdtemp(prefix=f"{layout.bundle_id}-", dir=trees))
+    final = Path(
+        tempfile.mkdtemp(prefix=f"{layout.bundle_id}{RUN_SEPARATOR}", dir=trees)
+    )
     os.rename(tree, final)
     link = tree.with_name(tree.name + ".link")
     os.symlink(f"{TREES_DIR}/{final.name}", link)

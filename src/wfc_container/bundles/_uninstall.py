@@ -20,6 +20,7 @@ import anyio.to_thread
 
 from ._errors import InstallIOError, InstallStateError, InstallTimeoutError
 from ._layout import (
+    RUN_SEPARATOR,
     BundleLayout,
     active_tree,
     bundle_layout,
@@ -108,7 +109,9 @@ def _remove_root(layout: BundleLayout) -> bool:
     try:
         layout.staging_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         doomed = Path(
-            tempfile.mkdtemp(prefix=f"{layout.bundle_id}-", dir=layout.staging_dir)
+            tempfile.mkdtemp(
+                prefix=f"{layout.bundle_id}{RUN_SEPARATOR}", dir=layout.staging_dir
+            )
         )
         # Renaming the root away is the one step readers can observe; the
         # slow removal then happens out of sight.
