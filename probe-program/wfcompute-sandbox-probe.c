@@ -12,7 +12,7 @@
  * Exit status: 0 when all five flags are true, 1 when any is false (the line is still
  * printed and each failure is explained on stderr), 2 on an internal error.
  *
- * Built with `gcc -static -Os`; the image holds nothing else, so the program uses only
+ * Built with `gcc -static -Os`. The image contains nothing else, so the program uses only
  * libc and carries its own SHA-256 (FIPS 180-4).
  */
 #define _GNU_SOURCE

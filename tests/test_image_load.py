@@ -19,7 +19,7 @@ from wfc_container.image import (
 if TYPE_CHECKING:
     from pathlib import Path
 
-# A fake runtime that logs its arguments and answers image inspect with $INSPECT.
+# A fake runtime that logs its arguments and exits with $INSPECT on image inspect.
 FAKE_PODMAN = """
 printf '%s\n' "$*" >> "$(dirname "$0")/calls"
 case "$1" in
