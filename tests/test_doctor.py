@@ -6,6 +6,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+import anyio
 import attrs
 import pytest
 
@@ -28,6 +29,7 @@ from wfc_container.bundles._catalog import load_bundle_catalog
 from wfc_container.bundles._doctor import doctor_bundle
 from wfc_container.bundles._install import install_bundle
 from wfc_container.bundles._manifest import MANIFEST_NAME, DoctorResult
+from wfc_container.bundles._uninstall import uninstall_bundle
 
 # The shared GnuPG, release and mirror fixtures, made visible to this module.
 gnupg = bundle_fixtures.gnupg
@@ -289,3 +291,21 @@ async def test_doctor_no_cni_plugins(
 
     assert result.status == "degraded"
     assert result.reason == "bundle ships no executable CNI plugins in 'libexec/cni/'"
+
+
+def test_doctor_and_uninstall_under_trio(tmp_path: Path) -> None:
+    """Only downloads need asyncio; doctor and uninstall run under trio too."""
+    document = {"bundles": [], "generated_at": "2026-06-11T00:00:00Z"}
+    catalog = load_bundle_catalog(write_catalog(tmp_path / "c.json", document))
+
+    async def main() -> tuple[str, bool]:
+        doctor = await doctor_bundle(
+            catalog, SEED_BUNDLE_ID, tmp_path, target_os="linux", target_arch="amd64"
+        )
+        removed = await uninstall_bundle(SEED_BUNDLE_ID, tmp_path)
+        return doctor.status, removed.removed
+
+    status, removed = anyio.run(main, backend="trio")
+
+    assert status == "missing"
+    assert not removed
