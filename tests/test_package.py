@@ -30,7 +30,6 @@ from wfc_container.bundles._catalog import (
     select_bundle,
 )
 from wfc_container.bundles._errors import (
-    CatalogPolicyError,
     ChecksumError,
     DownloadError,
     SignatureError,
@@ -248,12 +247,6 @@ async def test_package_trust_root_digest_mismatch(
         )
 
 
-@pytest.mark.xfail(
-    raises=CatalogPolicyError,
-    strict=True,
-    reason="packaging selects the bundle under the old valid_until, so an "
-    "expired catalog cannot be refreshed",
-)
 async def test_package_refreshes_expired_catalog(
     tmp_path: Path, release: Release, server: ObjectServer
 ) -> None:

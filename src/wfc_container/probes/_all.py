@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -68,7 +69,7 @@ async def probe_all(
     """
     definitions = list(BUILTIN_BACKENDS if backends is None else backends)
     generated_at = (now or datetime.now(UTC)).astimezone(UTC)
-    plans, bundle_states = _managed_plans(catalog, install_root, generated_at)
+    plans, bundle_states = await _managed_plans(catalog, install_root, generated_at)
     definitions.extend(plan.definition for plan in plans)
     _check_settings(definitions, image, timeouts, timeout)
     blocked = {p.definition.backend_id: p.blocked_reason for p in plans}
@@ -162,14 +163,17 @@ def _check_settings(
             )
 
 
-def _managed_plans(
+async def _managed_plans(
     catalog: Path | None, install_root: Path | None, now: datetime
 ) -> tuple[list[ManagedPlan], list[Mapping[str, object]]]:
     if catalog is None or install_root is None:
         return [], []
     from ..bundles._probe import plan_managed_probes
 
-    plans = plan_managed_probes(catalog, install_root, now=now)
+    # Planning hashes every installed file (about 0.5 s for nerdctl-full), so it
+    # runs in a worker thread rather than on the event loop.
+    plan = functools.partial(plan_managed_probes, catalog, install_root, now=now)
+    plans = await anyio.to_thread.run_sync(plan)
     return list(plans), [plan.state for plan in plans]
 
 
