@@ -26,9 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from runtime_fakes import DOCKER_JSON, NERDCTL_JSON, PODMAN_JSON, runtime_script  # noqa: E402
-
-from fakes import write_fake  # noqa: E402
+from fakes import write_fake
+from runtime_fakes import DOCKER_JSON, NERDCTL_JSON, PODMAN_JSON, runtime_script
 
 SLOW = "sleep 1\n"
 
@@ -42,7 +41,7 @@ def make_slow_runtimes(bin_dir: Path) -> None:
         body = runtime_script(version_json=version)
         # Sleep before answering "version" and before running the container.
         slowed = body.replace("    version)\n", "    version)\n      sleep 1\n", 1)
-        slowed = slowed.replace('    run) break;;', '    run) sleep 1; break;;', 1)
+        slowed = slowed.replace("    run) break;;", "    run) sleep 1; break;;", 1)
         write_fake(bin_dir, name, slowed)
 
 
@@ -80,7 +79,9 @@ def bench_concurrency(rounds: int) -> None:
         print(f"   --backend {name}: median {value:.3f} s")
     print(f"   sequential sum: {sequential:.3f} s")
     print(f"   --all: median {all_median:.3f} s")
-    print(f"   ratio --all / slowest single: {all_median / slowest:.3f} (target <= 1.15)")
+    print(
+        f"   ratio --all / slowest single: {all_median / slowest:.3f} (target <= 1.15)"
+    )
 
 
 def bench_hang(rounds: int, step_timeout: float) -> None:
