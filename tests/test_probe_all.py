@@ -7,6 +7,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+import anyio
 import attrs
 import jsonschema
 import pytest
@@ -195,3 +196,52 @@ async def test_probe_all_rejects_bad_settings(
     with pytest.raises(ProbeConfigError) as caught:
         await probe_all(environ=environ(bin_dir), **options)  # type: ignore[arg-type]
     assert caught.value.field == field
+
+
+async def test_run_timeout_removes_late_created_container(
+    bin_dir: Path, tmp_path: Path
+) -> None:
+    """A container the daemon creates after the client was killed is still removed."""
+    store = tmp_path / "containers"
+    store.mkdir()
+    created = tmp_path / "created"
+    # "run" asks a detached "daemon" to create the named container 0.4 s later,
+    # then hangs; "rm -f" removes it if it exists and prints its name, like docker.
+    run = f"""
+name=""; prev=""
+for a in "$@"; do [ "$prev" = --name ] && name="$a"; prev="$a"; done
+setsid sh -c 'sleep 0.4; touch {store}/'"$name"'; touch {created}' \
+  </dev/null >/dev/null 2>&1 &
+sleep 3600 & wait
+"""
+    remove = f"""
+if [ "$1" = rm ]; then
+  if [ -e {store}/"$3" ]; then rm {store}/"$3"; echo "$3"; else
+    echo "Error response from daemon: No such container: $3" >&2; fi
+  exit 0
+fi
+"""
+    write_fake(
+        bin_dir,
+        "docker",
+        remove + runtime_script(version_json=DOCKER_JSON, run_body=run),
+    )
+    report = await probe_all(
+        backends=(DOCKER,),
+        environ=environ(bin_dir),
+        timeouts=ProbeTimeouts(run=0.2),
+        now=NOW,
+    )
+    assert report.reports[0].reason == "timed out in run step after 0.2 s"
+    with anyio.fail_after(5):
+        # Another process writes the marker, so there is no event to wait on.
+        while not created.exists():  # noqa: ASYNC110
+            await anyio.sleep(0.05)
+    assert list(store.iterdir()) == []
+    steps = report.diagnostics[0].steps
+    run_steps = [s for s in steps if s.step == "run" and "--name" in s.argv]
+    assert len(run_steps) == 1
+    assert run_steps[0].timed_out
+    assert run_steps[0].exit_code is None
+    cleanups = [s for s in steps if s.step == "cleanup"]
+    assert len(cleanups) >= 2

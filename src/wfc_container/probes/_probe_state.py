@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,11 @@ from ._verdicts import Verdict
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+# Bounds on how much runtime output a probe keeps for its diagnostics: a runtime
+# that floods stderr must not flood the terminal or the JSON report.
+MAX_KEPT_LINES = 20
+MAX_NOTES = 100
 
 
 @attrs.define
@@ -68,26 +74,53 @@ class ProbeState:
         self.install_burden = self.definition.install_burden
 
     async def command(self, step: str, argv: Sequence[str]) -> CommandResult:
-        """Run one runtime command for ``step`` and record what it did."""
-        result = await run_command(argv, env=self.env, timeout=None, step=step)
+        """
+        Run one runtime command for ``step`` and record what it did.
+
+        A command cut short by a timeout or cancellation is recorded too, with
+        no exit code, before the interruption propagates.
+        """
+        started = time.monotonic()
+        try:
+            result = await run_command(argv, env=self.env, timeout=None, step=step)
+        except BaseException:
+            elapsed = time.monotonic() - started
+            self.records.append(
+                StepRecord(
+                    step=step,
+                    argv=tuple(argv),
+                    exit_code=None,
+                    duration=elapsed,
+                    timed_out=True,
+                )
+            )
+            raise
+
         self.records.append(
             StepRecord(
                 step=step,
                 argv=tuple(argv),
                 exit_code=result.exit_code,
                 duration=result.duration,
-                stderr_lines=meaningful_lines(result.stderr)[:20],
+                stderr_lines=meaningful_lines(result.stderr)[:MAX_KEPT_LINES],
             )
         )
         return result
 
+    def add_notes(self, lines: Sequence[str]) -> None:
+        """Keep up to ``MAX_KEPT_LINES`` more lines of runtime output as notes."""
+        room = max(0, min(MAX_NOTES - len(self.notes), MAX_KEPT_LINES))
+        self.notes.extend(lines[:room])
+
     def timed_out(self, step: str, limit: float) -> Verdict:
-        """Record a step that ran out of time and return its verdict."""
-        self.records.append(
-            StepRecord(
-                step=step, argv=(), exit_code=None, duration=limit, timed_out=True
+        """Return the verdict of a step that ran out of time."""
+        if not (self.records and self.records[-1].timed_out):
+            # No command was running (the find step), so record the step itself.
+            self.records.append(
+                StepRecord(
+                    step=step, argv=(), exit_code=None, duration=limit, timed_out=True
+                )
             )
-        )
         return Verdict(
             status=RuntimeBackendStatus.DEGRADED,
             step=step,

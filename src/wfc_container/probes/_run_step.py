@@ -44,6 +44,10 @@ DEGRADED = RuntimeBackendStatus.DEGRADED
 # Bound on the shielded "rm -f" after a timeout; a runtime that hangs there too
 # cannot hold the report back for longer than this.
 REMOVE_TIMEOUT = 3.0
+# How long a container name must stay absent before removal counts as done, and
+# how often removal is retried meanwhile.
+ABSENT_GRACE = 1.0
+REMOVE_INTERVAL = 0.2
 
 
 async def run_conformance_step(state: ProbeState) -> Verdict | None:
@@ -130,8 +134,30 @@ async def _run_container(state: ProbeState, plan: RunPlan) -> CommandResult:
         return await state.command("run", build_run_argv(plan))
     except BaseException:
         with anyio.CancelScope(shield=True), anyio.move_on_after(REMOVE_TIMEOUT):
-            await state.command("cleanup", build_remove_argv(plan))
+            await _remove_container(state, plan)
         raise
+
+
+async def _remove_container(state: ProbeState, plan: RunPlan) -> None:
+    """
+    Force-remove the named container, also when its create request is in flight.
+
+    The killed client may already have sent "create", so a first ``rm -f`` can
+    find nothing while the daemon is still creating the container. Removal
+    repeats until the name has been absent for ``ABSENT_GRACE`` seconds;
+    ``rm -f`` prints the name of each container it removed.
+    """
+    absent_since: float | None = None
+    while True:
+        result = await state.command("cleanup", build_remove_argv(plan))
+        now = anyio.current_time()
+        if result.stdout.strip():
+            absent_since = None
+        elif absent_since is None:
+            absent_since = now
+        elif now - absent_since >= ABSENT_GRACE:
+            return
+        await anyio.sleep(REMOVE_INTERVAL)
 
 
 def _judge_run(state: ProbeState, result: CommandResult) -> CommandResult | Verdict:

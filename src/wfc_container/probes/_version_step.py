@@ -53,7 +53,7 @@ async def _version(state: ProbeState) -> Verdict | None:
     result = await state.command("version", (*argv, "--format", "{{json .}}"))
     facts = read_version_output(result.stdout, result.stderr)
     lines = meaningful_lines(result.stdout) + meaningful_lines(result.stderr)
-    state.notes.extend(meaningful_lines(result.stderr))
+    state.add_notes(meaningful_lines(result.stderr))
 
     client = facts.client_version
     short_output = ""
