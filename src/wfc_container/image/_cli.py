@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
+import math
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ._build import build_probe_image
 from ._load import BACKENDS, load_probe_image
-
-if TYPE_CHECKING:
-    import argparse
 
 
 def register(
@@ -39,7 +37,13 @@ def _add_build_parser(
         description="Compile the static probe program (needs gcc and libc6-dev) "
         "and write a reproducible OCI image archive.",
     )
-    build.add_argument("--output", required=True, type=Path, help="archive path")
+    build.add_argument(
+        "--output",
+        required=True,
+        type=_output_path,
+        metavar="FILE",
+        help="path of the archive to write; its directory must exist",
+    )
     _add_timeout(build)
     build.set_defaults(run=run_build)
 
@@ -54,7 +58,10 @@ def _add_load_parser(
     )
     load.add_argument("--backend", required=True, choices=BACKENDS)
     load.add_argument(
-        "--archive", type=Path, help="archive from 'image build' (default: build one)"
+        "--archive",
+        type=_archive_path,
+        metavar="FILE",
+        help="archive from 'image build' (default: build one)",
     )
     load.add_argument(
         "--namespace", default="default", help="containerd namespace (default: default)"
@@ -66,8 +73,9 @@ def _add_load_parser(
 def _add_timeout(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=_seconds,
         default=120.0,
+        metavar="SECONDS",
         help="limit for the whole command in seconds (default: 120)",
     )
 
@@ -89,3 +97,40 @@ async def run_load(args: argparse.Namespace) -> int:
     )
     print(reference)  # noqa: T201
     return 0
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        message = f"invalid seconds {text!r}: expected a positive number"
+        raise argparse.ArgumentTypeError(message)
+
+    return value
+
+
+def _archive_path(text: str) -> Path:
+    if not text.strip():
+        message = f"invalid archive path {text!r}: expected a file path"
+        raise argparse.ArgumentTypeError(message)
+
+    return Path(text)
+
+
+def _output_path(text: str) -> Path:
+    # Path("") is ".", and a name ending in "/" or "." names a directory, so
+    # neither can be the archive file the build writes next to its temporary.
+    path = _archive_path(text)
+    if (
+        text.endswith(("/", "/.", "/.."))
+        or path.name in ("", ".", "..")
+        or path.is_dir()
+    ):
+        message = (
+            f"invalid archive path {text!r}: expected a file path, not a directory"
+        )
+        raise argparse.ArgumentTypeError(message)
+
+    return path
