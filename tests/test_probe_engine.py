@@ -474,3 +474,56 @@ async def test_docker_symlink_to_podman_is_alias(bin_dir: Path) -> None:
     assert outcome.report.status is UNSUPPORTED
     assert outcome.diagnostics.alias_of == "podman"
     assert outcome.report.reason.startswith("version step: alias of another runtime")
+
+
+async def test_deeply_nested_evidence_is_not_json(bin_dir: Path) -> None:
+    nested = "python3 -c \"print('{\\\"a\\\":' * 100000 + '1' + '}' * 100000)\""
+    write_runtime(bin_dir, "podman", version_json=PODMAN_JSON, run_body=nested)
+    report = (await probe(bin_dir)).report
+    assert report.status is DEGRADED
+    assert report.reason == "evidence step: evidence not JSON: nested too deeply"
+
+
+async def test_runtime_output_is_bounded_and_printable(bin_dir: Path) -> None:
+    flood = "i=0; while [ $i -lt 500 ]; do echo 'WARN noise' >&2; i=$((i+1)); done"
+    escape = "printf '\\033[2J\\033]0;TITLE\\007 %s\\n' \"$(head -c 3000 /dev/zero | tr '\\0' x)\" >&2"
+    body = runtime_script(version_json=PODMAN_JSON)
+    write_fake(bin_dir, "podman", f"{escape}\n{flood}\n{body}")
+    diagnostics = (await probe(bin_dir)).diagnostics
+    assert len(diagnostics.notes) <= 100
+    lines = [line for step in diagnostics.steps for line in step.stderr_lines]
+    lines += list(diagnostics.notes)
+    assert all("\x1b" not in line and "\x07" not in line for line in lines)
+    assert all(len(line) <= 501 for line in lines)
+    assert any(line.startswith("\\x1b[2J") for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("script", "reason", "hint"),
+    [
+        (
+            "exit 126",
+            "version step: version query failed: exit code 126",
+            None,
+        ),
+        (
+            "head -c 64 /dev/urandom | base64; exit 0",
+            "version step: version query failed: version output not understood",
+            None,
+        ),
+        (
+            'printf \'{"Client":{"Version":"v2.2.0","Components":[]}}\\n\'; exit 0',
+            "version step: daemon or service unreachable: containerd not reached"
+            " (nerdctl 2.2.0)",
+            "start containerd, or check the endpoint shown above",
+        ),
+    ],
+    ids=["cannot-execute", "garbage", "no-server"],
+)
+async def test_nerdctl_version_failures(
+    bin_dir: Path, script: str, reason: str, hint: str | None
+) -> None:
+    write_fake(bin_dir, "nerdctl", script)
+    outcome = await probe(bin_dir, NERDCTL)
+    assert outcome.report.reason == reason
+    assert outcome.diagnostics.hint == hint

@@ -144,7 +144,7 @@ def _check_settings(
             raise ProbeConfigError(
                 field="image",
                 value=value,
-                expected="an image reference that does not start with '-'",
+                expected="a non-empty image reference that does not start with '-'",
             )
     limits = [timeout] if timeout is not None else []
     limits += list(attrs.astuple(timeouts)) if timeouts is not None else []

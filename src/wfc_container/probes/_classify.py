@@ -88,6 +88,8 @@ _PATTERNS: tuple[tuple[Cause, re.Pattern[str]], ...] = (
     ),
 )
 
+MAX_LINE_LENGTH = 500
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _SELINUX_LABEL_FAILURE = re.compile(r"lsetxattr|relabel", re.I)
 _WORKSPACE_DENIED = re.compile(r"(/workspace|/ws)\b.*permission denied", re.I)
 _LOG_PREFIX = re.compile(
@@ -114,9 +116,23 @@ def is_label_failure(text: str) -> bool:
 
 
 def meaningful_lines(data: bytes) -> tuple[str, ...]:
-    """Decode output and return its non-blank lines, stripped."""
+    r"""
+    Decode output and return its non-blank lines, stripped and made printable.
+
+    Control characters (terminal escapes among them) are shown as ``\xNN`` so
+    runtime output cannot drive the terminal it is printed on, and each line is
+    cut to ``MAX_LINE_LENGTH`` characters.
+    """
     text = data.decode("utf-8", errors="replace")
-    return tuple(line.strip() for line in text.splitlines() if line.strip())
+    lines = (_printable(line.strip()) for line in text.splitlines())
+    return tuple(line for line in lines if line)
+
+
+def _printable(line: str) -> str:
+    shown = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", line)
+    if len(shown) > MAX_LINE_LENGTH:
+        return shown[:MAX_LINE_LENGTH] + "…"
+    return shown
 
 
 def error_line(lines: tuple[str, ...], cause: Cause | None = None) -> str | None:

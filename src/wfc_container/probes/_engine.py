@@ -66,8 +66,9 @@ async def probe_backend(
         logger.warning(
             "probe.backend.crashed backend_id=%s error=%r", definition.backend_id, exc
         )
+        # The runtime was found and answered; the probe itself failed.
         verdict = Verdict(
-            status=RuntimeBackendStatus.UNSUPPORTED,
+            status=RuntimeBackendStatus.DEGRADED,
             step=state.current_step,
             cause=Cause.INTERNAL,
             detail=type(exc).__name__,

@@ -47,6 +47,8 @@ def check_evidence(
         raw = json.loads(line)
     except ValueError as exc:
         return EvidenceCheck(evidence=None, problems=(), not_json=str(exc))
+    except RecursionError:
+        return EvidenceCheck(evidence=None, problems=(), not_json="nested too deeply")
     try:
         parsed = structure(raw, RuntimeBackendEvidence, document="evidence")
     except DocumentError as exc:

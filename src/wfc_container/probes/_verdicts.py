@@ -23,7 +23,7 @@ PROFILE_PROVIDERS = {
 
 _HINTS = {
     Cause.NOT_INSTALLED: "install {tool} or put it on PATH",
-    Cause.UNREACHABLE: "start the {tool} service, or check the endpoint shown above",
+    Cause.UNREACHABLE: "start {service}, or check the endpoint shown above",
     Cause.PERMISSION_DENIED: "run as a user allowed to open the {tool} endpoint",
     Cause.ROOTLESS_SETUP_MISSING: (
         "add subordinate id ranges for this user to /etc/subuid and /etc/subgid"
@@ -67,10 +67,22 @@ def shippable_reason(verdict: Verdict) -> tuple[str, tuple[str, ...]]:
     return scrubbed.text, scrubbed.removed
 
 
+# The service each tool needs; nerdctl has none of its own, only containerd.
+_SERVICES = {
+    "docker": "the Docker daemon",
+    "podman": "the Podman service or machine",
+    "nerdctl": "containerd",
+}
+
+
 def hint_for(cause: Cause, tool: str) -> str | None:
     """Return advice for a person on this host, or ``None``."""
     template = _HINTS.get(cause)
-    return template.format(tool=tool) if template else None
+    if template is None:
+        return None
+    return template.format(
+        tool=tool, service=_SERVICES.get(tool, f"the {tool} service")
+    )
 
 
 def build_executors(

@@ -151,7 +151,7 @@ async def _unreachable_verdict(
 ) -> Verdict:
     tool = state.definition.tool.value
     if cause is None or cause is Cause.ROOTLESS_SETUP_MISSING:
-        cause = Cause.VERSION_FAILED if tool == "podman" else Cause.UNREACHABLE
+        cause = _unexplained_cause(tool, exit_code, client)
     state.error_line = error_line(lines, cause) or f"exit code {exit_code}"
     detail = _unreachable_detail(tool, cause, client, state.podman_remote)
     if cause is Cause.ROOTLESS_CONTAINERD_MISSING and await _rootful_socket_open(state):
@@ -160,7 +160,18 @@ async def _unreachable_verdict(
         )
     if cause is Cause.VERSION_FAILED:
         detail = f"exit code {exit_code}"
+        if exit_code == 0:
+            detail = "version output not understood"
     return Verdict(status=DEGRADED, step="version", cause=cause, detail=detail)
+
+
+def _unexplained_cause(tool: str, exit_code: int, client: str | None) -> Cause:
+    # A client that printed its version but no server part, with no error line
+    # we recognise, could not reach its daemon. A command that could not run
+    # (126, 127) or printed nothing usable failed for some other reason.
+    if tool == "podman" or client is None or exit_code in (126, 127):
+        return Cause.VERSION_FAILED
+    return Cause.UNREACHABLE
 
 
 def _unreachable_detail(
