@@ -121,3 +121,19 @@ def test_probe_path_imports_no_download_stack(bin_dir: Path) -> None:
         check=False,
     )
     assert "HEAVY []" in result.stderr, result.stderr
+
+
+def test_probe_output_write_failure_is_an_error(bin_dir: Path) -> None:
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(bin_dir.parent)}
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "wfc_container", "probe", "--all"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 1
+    assert result.stderr == "error: [Errno 28] No space left on device\n"

@@ -12,6 +12,7 @@ import argparse
 import enum
 import importlib
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
@@ -102,6 +103,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         _print_error(exc)
+        return ExitCode.FAILED
+    except BrokenPipeError:
+        # The reader went away (``| head``): stop quietly, and keep Python from
+        # reporting the failed flush of stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return ExitCode.FAILED
+    except OSError as exc:
+        # An I/O failure outside our own errors, such as a full disk under the
+        # output file: the user's environment, not a bug.
+        if debug:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)  # noqa: T201
         return ExitCode.FAILED
     except KeyboardInterrupt:
         return 130
