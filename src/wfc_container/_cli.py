@@ -95,7 +95,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser(command).parse_args(args_list)
         _configure_logging(debug=args.debug, verbose=args.verbose)
         run: CommandRunner = args.run
-        return anyio.run(run, args)
+        code = anyio.run(run, args)
+        # Flush here, so a failed write is reported like any other error
+        # instead of surfacing at interpreter exit.
+        sys.stdout.flush()
+        return code
     except UsageError as exc:
         _print_error(exc)
         return ExitCode.USAGE
