@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING
+
 from ._errors import (
     BundleError,
     CommandStartError,
@@ -13,8 +16,6 @@ from ._errors import (
     SandboxError,
     WfcError,
 )
-from ._json_api import from_json, to_json
-from ._report_rules import report_problems, validate_report
 from ._textrules import ScrubbedText, scrub_public_text
 from ._wire import (
     PROTOCOL_VERSION,
@@ -62,3 +63,25 @@ __all__ = (
     "to_json",
     "validate_report",
 )
+
+# The JSON and validation helpers pull in cattrs and the rule tables, which the
+# probe command does not need, so they load on first use.
+_LAZY = {
+    "from_json": "._json_api",
+    "to_json": "._json_api",
+    "report_problems": "._report_rules",
+    "validate_report": "._report_rules",
+}
+
+if TYPE_CHECKING:
+    from ._json_api import from_json, to_json
+    from ._report_rules import report_problems, validate_report
+
+
+def __getattr__(name: str) -> object:
+    if name not in _LAZY:
+        message = f"module {__name__!r} has no attribute {name!r}"
+        raise AttributeError(message)
+    value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+    globals()[name] = value
+    return value

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from .._bundle_rules import bundle_problems
 from .._wire import RuntimeBackendStatus, RuntimeInstallBurden
 from ._classify import Cause
 from ._verdicts import Verdict
@@ -29,6 +28,9 @@ def check_bundle(state: ProbeState) -> Verdict | None:
         return _unsupported("no bundle in the definition")
     if not os.path.isabs(definition.executable):
         return _unsupported("executable path is not absolute")
+
+    # Imported here: only managed backends need the descriptor rules.
+    from .._bundle_rules import bundle_problems
 
     bundle = definition.bundle
     problems = bundle_problems(bundle, now=state.now)

@@ -12,7 +12,6 @@ import json
 
 import attrs
 
-from .._converter import structure
 from .._errors import DocumentError
 from .._textrules import scrub_public_text
 from .._wire import RuntimeBackendEvidence
@@ -49,6 +48,9 @@ def check_evidence(
         return EvidenceCheck(evidence=None, problems=(), not_json=str(exc))
     except RecursionError:
         return EvidenceCheck(evidence=None, problems=(), not_json="nested too deeply")
+    # Imported here: cattrs is only needed once a container has printed evidence.
+    from .._converter import structure
+
     try:
         parsed = structure(raw, RuntimeBackendEvidence, document="evidence")
     except DocumentError as exc:
