@@ -18,6 +18,7 @@ from runtime_fakes import (
     write_runtime,
 )
 from wfc_container import RuntimeBackendStatus, RuntimeIsolationMode, RuntimeProfile
+from wfc_container._meta import PROBE_IMAGE_REFERENCE
 from wfc_container._report_rules import validate_report
 from wfc_container._textrules import public_text_problems
 from wfc_container.probes import (
@@ -78,7 +79,10 @@ async def test_podman_supported_with_checked_evidence(bin_dir: Path) -> None:
         "sandboxed-container-build",
     )
     assert report.evidence.missing_flags() == ()
-    assert report.evidence.details == ("read-only-rootfs:verified",)
+    assert report.evidence.details == (
+        "read-only-rootfs:verified",
+        f"conformance-image:{PROBE_IMAGE_REFERENCE}",
+    )
     validate_report(report, now=NOW)
 
 

@@ -14,6 +14,7 @@ import anyio
 import attrs
 
 from .._meta import PROBE_IMAGE_REFERENCE
+from .._textrules import scrub_public_text
 from .._wire import RuntimeBackendStatus
 from ._classify import (
     Cause,
@@ -44,6 +45,7 @@ DEGRADED = RuntimeBackendStatus.DEGRADED
 # Bound on the shielded "rm -f" after a timeout; a runtime that hangs there too
 # cannot hold the report back for longer than this.
 REMOVE_TIMEOUT = 3.0
+IMAGE_DETAIL_PREFIX = "conformance-image:"
 # How long a container name must stay absent before removal counts as done, and
 # how often removal is retried meanwhile.
 ABSENT_GRACE = 1.0
@@ -202,7 +204,10 @@ async def _evidence_step(
         return Verdict(status=DEGRADED, step="evidence", cause=cause, detail=detail)
 
     assert check.evidence is not None
-    state.evidence = check.evidence
+    # The host names the image it ran; a report must say what was tested.
+    image = scrub_public_text(f"{IMAGE_DETAIL_PREFIX}{state.image_used}").text
+    details = (*check.evidence.details, image)
+    state.evidence = attrs.evolve(check.evidence, details=details)
     state.removed.extend(
         i for i in check.removed_from_details if i not in state.removed
     )
