@@ -292,3 +292,157 @@ async def test_cli_doctor_shipped_catalog(tmp_path: Path) -> None:
     assert result["status"] == "missing"
     assert result["bundle_id"] == SEED_BUNDLE_ID
     assert result["valid_until"] == "2026-12-31T00:00:00Z"
+
+
+async def run_in(cwd: Path, *args: str) -> tuple[int, dict[str, object], str]:
+    """Run ``managed-runtime ARGS`` in ``cwd`` with the shipped catalog."""
+    done = await anyio.run_process(
+        [sys.executable, "-m", "wfc_container", "managed-runtime", *args],
+        check=False,
+        cwd=cwd,
+    )
+    stdout = done.stdout.decode()
+    result = json.loads(stdout) if stdout.strip() else {}
+    return done.returncode, result, done.stderr.decode()
+
+
+BAD_ID = (
+    "expected 1-128 characters of [A-Za-z0-9._-] that start with a letter or"
+    " digit and do not end in '.previous' or '.old'"
+)
+USAGE_CASES = [
+    ("uninstall", "--install-root", "", "invalid path '': expected a non-empty path"),
+    ("doctor", "--install-root", " ", "invalid path ' ': expected a non-empty path"),
+    *(
+        (command, "--bundle-id", "../x", f"invalid bundle id '../x': {BAD_ID}")
+        for command in ("install", "doctor", "uninstall", "reinstall", "package")
+    ),
+    ("doctor", "--bundle-id", ".locks", f"invalid bundle id '.locks': {BAD_ID}"),
+    ("uninstall", "--bundle-id", "a.previous", "invalid bundle id 'a.previous'"),
+    ("doctor", "--bundle-id", "", f"invalid bundle id '': {BAD_ID}"),
+    (
+        "install",
+        "--max-artifact-bytes",
+        "-5",
+        "invalid number '-5': expected a positive whole number",
+    ),
+    (
+        "install",
+        "--mirror",
+        "ftp://127.0.0.1/x",
+        "invalid mirror 'ftp://127.0.0.1/x': expected an https URL with a host",
+    ),
+    (
+        "reinstall",
+        "--mirror",
+        "not a url",
+        "invalid mirror 'not a url': expected an https URL, or http to a loopback"
+        " address",
+    ),
+    (
+        "install",
+        "--mirror",
+        "http://mirror.invalid/x",
+        "invalid mirror 'http://mirror.invalid/x': plain http is allowed only to"
+        " loopback",
+    ),
+    (
+        "install",
+        "--lock-timeout",
+        "-1",
+        "invalid seconds '-1': expected 0 or a positive number",
+    ),
+    (
+        "uninstall",
+        "--lock-timeout",
+        "nan",
+        "invalid seconds 'nan': expected 0 or a positive number",
+    ),
+    ("doctor", "--target-os", "", "invalid target '': expected a Go OS"),
+    ("doctor", "--target-arch", "mips ", "invalid target 'mips ': expected a Go OS"),
+]
+
+
+@pytest.mark.parametrize(("command", "flag", "value", "message"), USAGE_CASES)
+async def test_cli_bad_flag_values(
+    tmp_path: Path, command: str, flag: str, value: str, message: str
+) -> None:
+    """Each bad value is a usage error naming it, and nothing is created."""
+    work = tmp_path / "work"
+    work.mkdir()
+    args = {
+        "--install-root": "managed",
+        "--bundle-id": SEED_BUNDLE_ID,
+        "--output-dir": "out",
+    }
+    if command == "package":
+        del args["--install-root"]
+    else:
+        del args["--output-dir"]
+    args[flag] = value
+    flat = [item for pair in args.items() for item in pair]
+
+    code, result, stderr = await run_in(work, command, *flat)
+
+    assert code == 2
+    assert result == {}
+    assert stderr.startswith(f"error: wfc-container managed-runtime {command}: ")
+    assert f"argument {flag}: {message}" in stderr
+    assert "Traceback" not in stderr
+    assert os.listdir(work) == []
+
+
+async def test_cli_relative_root_absolute(tmp_path: Path) -> None:
+    """A relative install root is taken from the current directory."""
+    code, result, stderr = await run_in(
+        tmp_path,
+        "doctor",
+        "--install-root",
+        "rel/dir",
+        "--bundle-id",
+        SEED_BUNDLE_ID,
+        "--target-os",
+        "linux",
+        "--target-arch",
+        "amd64",
+    )
+
+    assert code == 0, stderr
+    assert result["root"] == str(tmp_path / "rel" / "dir" / SEED_BUNDLE_ID)
+    assert result["status"] == "missing"
+    assert os.listdir(tmp_path) == []
+
+
+async def test_cli_uninstall_absent_root(tmp_path: Path) -> None:
+    """Uninstall from a root that does not exist reports removed=false only."""
+    code, result, stderr = await run_in(
+        tmp_path, "uninstall", "--install-root", "rel/dir", "--bundle-id", "x"
+    )
+
+    assert code == 0, stderr
+    assert result["removed"] is False
+    assert result["root"] == str(tmp_path / "rel" / "dir" / "x")
+    assert os.listdir(tmp_path) == []
+
+
+async def test_cli_doctor_other_target(tmp_path: Path) -> None:
+    """A target that the bundle is not built for is named in the reason."""
+    code, result, stderr = await run_in(
+        tmp_path,
+        "doctor",
+        "--install-root",
+        str(tmp_path / "managed"),
+        "--bundle-id",
+        SEED_BUNDLE_ID,
+        "--target-os",
+        "linux",
+        "--target-arch",
+        "mips",
+    )
+
+    assert code == 0, stderr
+    assert result["status"] == "degraded"
+    assert result["reason"] == (
+        "target linux/mips does not match the bundle's os/arch linux/amd64"
+    )
+    assert os.listdir(tmp_path) == []

@@ -54,13 +54,12 @@ class Installed:
 
     async def doctor(self, **kwargs: object) -> DoctorResult:
         catalog = load_bundle_catalog(self.catalog)
+        options = {"target_os": "linux", "target_arch": "amd64", **kwargs}
         return await doctor_bundle(
             catalog,
             SEED_BUNDLE_ID,
             self.install_root,
-            target_os="linux",
-            target_arch="amd64",
-            **kwargs,  # type: ignore[arg-type]
+            **options,  # type: ignore[arg-type]
         )
 
 
@@ -114,6 +113,43 @@ async def test_doctor_missing(tmp_path: Path, installed: Installed) -> None:
 
     assert result.status == "missing"
     assert result.reason == "bundle root is missing"
+
+
+async def test_doctor_absent_root_untouched(
+    tmp_path: Path, installed: Installed
+) -> None:
+    absent = tmp_path / "absent"
+    other = Installed(catalog=installed.catalog, install_root=absent)
+
+    result = await other.doctor()
+
+    assert result.status == "missing"
+    assert not absent.exists()
+
+
+async def test_doctor_other_target(tmp_path: Path, installed: Installed) -> None:
+    """A target the bundle is not built for is degraded, installed or not."""
+    reason = "target linux/mips does not match the bundle's os/arch linux/amd64"
+    absent = Installed(catalog=installed.catalog, install_root=tmp_path / "absent")
+
+    on_install = await installed.doctor(target_arch="mips")
+    on_absent = await absent.doctor(target_arch="mips")
+
+    assert on_install.status == "degraded"
+    assert on_install.reason == reason
+    assert on_absent.status == "degraded"
+    assert on_absent.reason == reason
+
+
+async def test_doctor_bundle_id_reason(installed: Installed) -> None:
+    catalog = load_bundle_catalog(installed.catalog)
+
+    result = await doctor_bundle(
+        catalog, "../x", installed.install_root, target_os="linux", target_arch="amd64"
+    )
+
+    assert result.status == "degraded"
+    assert result.reason.startswith("invalid bundle id '../x': expected 1-128")
 
 
 async def test_doctor_manifest_missing(installed: Installed) -> None:

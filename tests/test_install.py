@@ -49,7 +49,12 @@ from wfc_container.bundles._install import (
     install_bundle,
     reinstall_bundle,
 )
-from wfc_container.bundles._layout import STAGING_DIR, bundle_layout, promote
+from wfc_container.bundles._layout import (
+    STAGING_DIR,
+    BundleIdError,
+    bundle_layout,
+    promote,
+)
 from wfc_container.bundles._manifest import MANIFEST_NAME, InstallResult
 from wfc_container.bundles._uninstall import uninstall_bundle
 
@@ -186,6 +191,25 @@ async def test_uninstall_missing_root(root: Path) -> None:
     assert not result.removed
 
 
+async def test_uninstall_absent_root_untouched(root: Path) -> None:
+    """Uninstall from an install root that does not exist creates nothing."""
+    result = await uninstall_bundle(SEED_BUNDLE_ID, root / "absent")
+
+    assert not result.removed
+    assert result.root == str(root / "absent" / SEED_BUNDLE_ID)
+    assert os.listdir(root.parent) == []
+
+
+async def test_uninstall_empty_root_keeps_lock_dir(root: Path) -> None:
+    """An existing root without the bundle still gets the lock, as before."""
+    os.mkdir(root)
+
+    result = await uninstall_bundle(SEED_BUNDLE_ID, root)
+
+    assert not result.removed
+    assert (root / ".locks" / f"{SEED_BUNDLE_ID}.lock").is_file()
+
+
 async def test_uninstall_does_not_follow_links(
     tmp_path: Path, root: Path, release: Release, object_server: ObjectServer
 ) -> None:
@@ -311,10 +335,39 @@ async def test_install_symlinked_root(
     assert str(tmp_path / "real") in info.value.hint
 
 
-@pytest.mark.parametrize("bundle_id", [".locks", ".staging", "a/b", "..", ""])
+@pytest.mark.parametrize(
+    "bundle_id", [".locks", ".staging", "a/b", "..", "", "../x", "a.old", "b.previous"]
+)
 def test_layout_rejects_bundle_id(bundle_id: str, root: Path) -> None:
-    with pytest.raises(InstallRootError):
+    with pytest.raises(InstallRootError) as info:
         bundle_layout(root, bundle_id)
+
+    assert isinstance(info.value, BundleIdError)
+    assert info.value.bundle_id == bundle_id
+    assert info.value.path == str(root)
+
+
+def test_layout_bundle_id_message(root: Path) -> None:
+    """The message blames the bundle id, not the install root."""
+    with pytest.raises(BundleIdError) as info:
+        bundle_layout(root, "../x")
+
+    assert str(info.value) == (
+        "invalid bundle id '../x': expected 1-128 characters of [A-Za-z0-9._-]"
+        " that start with a letter or digit and do not end in '.previous' or '.old'"
+    )
+    assert str(root) not in str(info.value)
+
+
+def test_layout_relative_root_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    layout = bundle_layout("relative/dir", SEED_BUNDLE_ID)
+
+    assert layout.install_root == tmp_path / "relative" / "dir"
+    assert not (tmp_path / "relative").exists()
 
 
 async def test_reinstall_bad_artifact_keeps_previous(

@@ -4,23 +4,29 @@ The ``managed-runtime`` command group: install, doctor, uninstall, reinstall, pa
 Each command prints one compact JSON result and a newline on stdout, as the
 original CLI did. Exit codes: 0 on success (a doctor status of ``missing`` or
 ``degraded`` is a successful check), 1 when the operation fails, 2 for
-usage errors.
+usage errors. Flag values are checked while the arguments are parsed, so a
+bad value is a usage error before any file is read or created.
 """
 
 from __future__ import annotations
 
+import argparse
+import math
+import os
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import argparse
-
     from ._catalog import ManagedRuntimeBundleCatalog
     from ._download import DownloadProgress
 
 SUBCOMMANDS = ("install", "doctor", "uninstall", "reinstall", "package")
 DEFAULT_CATALOG = "managed-runtime-bundles.json"
+# Go's GOOS and GOARCH values (linux, amd64, mips64le) are lower-case letters
+# and digits.
+_GO_NAME = re.compile(r"[a-z0-9]+")
 
 
 def register(commands: Any, *, parser_class: type[argparse.ArgumentParser]) -> None:
@@ -47,13 +53,91 @@ def register(commands: Any, *, parser_class: type[argparse.ArgumentParser]) -> N
         parser.set_defaults(run=run_managed_runtime)
 
 
+def _path(text: str) -> Path:
+    # Path("") is ".", so an empty value would silently mean the current directory.
+    if not text.strip():
+        message = f"invalid path {text!r}: expected a non-empty path"
+        raise argparse.ArgumentTypeError(message)
+
+    return Path(os.path.abspath(text))
+
+
+def _bundle_id(text: str) -> str:
+    from ._layout import BundleIdError, check_bundle_id
+
+    try:
+        check_bundle_id(text)
+    except BundleIdError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return text
+
+
+def _go_name(text: str) -> str:
+    if not _GO_NAME.fullmatch(text):
+        message = (
+            f"invalid target {text!r}: expected a Go OS or architecture name,"
+            " such as linux or amd64"
+        )
+        raise argparse.ArgumentTypeError(message)
+
+    return text
+
+
+def _mirror(text: str) -> str:
+    from yarl import URL
+
+    from ._errors import UrlPolicyError
+    from ._transfer import check_url
+
+    # The downloader applies the same check to every source URL; running it
+    # here reports a bad mirror before any other source is tried.
+    try:
+        check_url(URL(text))
+    except UrlPolicyError as exc:
+        message = f"invalid mirror {exc.url!r}: {exc.rule}"
+        raise argparse.ArgumentTypeError(message) from None
+    except ValueError:
+        message = (
+            f"invalid mirror {text!r}: expected an https URL, or http to a"
+            " loopback address"
+        )
+        raise argparse.ArgumentTypeError(message) from None
+
+    return text
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        message = f"invalid number {text!r}: expected a positive whole number"
+        raise argparse.ArgumentTypeError(message)
+
+    return value
+
+
+def _lock_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        message = f"invalid seconds {text!r}: expected 0 or a positive number"
+        raise argparse.ArgumentTypeError(message)
+
+    return value
+
+
 # Flags: (name, subcommands that take it, add_argument keyword arguments).
 _FLAGS: tuple[tuple[str, frozenset[str], dict[str, Any]], ...] = (
     (
         "--catalog",
         frozenset(SUBCOMMANDS),
         {
-            "type": Path,
+            "type": _path,
             "metavar": "FILE",
             "help": "bundle catalog JSON (default: the catalog shipped with the"
             " package)",
@@ -63,42 +147,58 @@ _FLAGS: tuple[tuple[str, frozenset[str], dict[str, Any]], ...] = (
         "--install-root",
         frozenset(SUBCOMMANDS) - {"package"},
         {
-            "type": Path,
+            "type": _path,
             "required": True,
             "metavar": "DIR",
-            "help": "directory for managed bundles, one root per bundle id",
+            "help": "directory for managed bundles, one root per bundle id; a"
+            " relative path is taken from the current directory",
         },
     ),
     (
         "--bundle-id",
         frozenset(SUBCOMMANDS),
-        {"required": True, "metavar": "ID", "help": "catalog bundle id"},
+        {
+            "type": _bundle_id,
+            "required": True,
+            "metavar": "ID",
+            "help": "catalog bundle id",
+        },
     ),
     (
         "--target-os",
         frozenset(SUBCOMMANDS),
-        {"metavar": "OS", "help": "Go OS name (default: this host's)"},
+        {
+            "type": _go_name,
+            "metavar": "OS",
+            "help": "Go OS name (default: this host's)",
+        },
     ),
     (
         "--target-arch",
         frozenset(SUBCOMMANDS),
-        {"metavar": "ARCH", "help": "Go architecture name (default: this host's)"},
+        {
+            "type": _go_name,
+            "metavar": "ARCH",
+            "help": "Go architecture name (default: this host's)",
+        },
     ),
     (
         "--mirror",
         frozenset({"install", "reinstall", "package"}),
         {
             "action": "append",
+            "type": _mirror,
             "default": [],
             "metavar": "URL",
-            "help": "base URL tried before the catalog's source; repeatable",
+            "help": "base URL tried before the catalog's source: https, or http to"
+            " a loopback address; repeatable",
         },
     ),
     (
         "--max-artifact-bytes",
         frozenset({"install", "reinstall"}),
         {
-            "type": int,
+            "type": _positive_int,
             "default": 512 << 20,
             "metavar": "BYTES",
             "help": "stop a bundle download larger than this (default 512 MiB)",
@@ -108,7 +208,7 @@ _FLAGS: tuple[tuple[str, frozenset[str], dict[str, Any]], ...] = (
         "--lock-timeout",
         frozenset({"install", "reinstall", "uninstall"}),
         {
-            "type": float,
+            "type": _lock_seconds,
             "default": 0.0,
             "metavar": "SECONDS",
             "help": "wait this long for another install or uninstall (default 0)",
@@ -118,7 +218,7 @@ _FLAGS: tuple[tuple[str, frozenset[str], dict[str, Any]], ...] = (
         "--output-dir",
         frozenset({"package"}),
         {
-            "type": Path,
+            "type": _path,
             "required": True,
             "metavar": "DIR",
             "help": "directory for the source manifest and the refreshed catalog",
@@ -128,7 +228,7 @@ _FLAGS: tuple[tuple[str, frozenset[str], dict[str, Any]], ...] = (
         "--valid-days",
         frozenset({"package"}),
         {
-            "type": int,
+            "type": _positive_int,
             "default": 180,
             "metavar": "DAYS",
             "help": "days the refreshed catalog entry stays valid (default 180)",
@@ -148,8 +248,10 @@ async def run_managed_runtime(args: argparse.Namespace) -> int:
     from .._gojson import dumps
     from ..probes._hostinfo import host_arch, host_os
 
-    args.target_os = args.target_os or host_os()
-    args.target_arch = args.target_arch or host_arch()
+    if args.target_os is None:
+        args.target_os = host_os()
+    if args.target_arch is None:
+        args.target_arch = host_arch()
     command = args.managed_command
     if command == "uninstall":
         from ._uninstall import uninstall_bundle

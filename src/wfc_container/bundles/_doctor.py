@@ -82,10 +82,12 @@ async def doctor_bundle(
     """
     Check the installed bundle against its manifest and the catalog.
 
-    Checks, in order, with the first failure deciding: the catalog still
-    allows the bundle; the manifest matches the pinned metadata and the
-    scoped paths; ``bin/nerdctl`` is an executable regular file; every file
-    digest, mode and symlink target matches the manifest and no file was
+    A requested target other than the bundle's os/arch makes the status
+    ``degraded`` with a reason naming both, even when nothing is installed.
+    Otherwise the checks run in order, with the first failure deciding: the
+    catalog still allows the bundle; the manifest matches the pinned metadata
+    and the scoped paths; ``bin/nerdctl`` is an executable regular file; every
+    file digest, mode and symlink target matches the manifest and no file was
     added; the CNI directory contains the shipped plugins; every symlink
     resolves; ``bin/nerdctl --version`` reports the manifest's version.
 
@@ -101,13 +103,16 @@ async def doctor_bundle(
         return DoctorResult(status=DEGRADED, bundle_id=bundle_id, reason=str(exc))
 
     pinned = _find_descriptor(catalog, bundle_id)
+    target_reason = _target_reason(pinned, target_os, target_arch)
     policy_reason = _policy_reason(catalog, bundle_id, target_os, target_arch, now)
     inspection = await anyio.to_thread.run_sync(
         functools.partial(inspect_stable, layout, pinned)
     )
     if inspection.status == OK and inspection.tree is not None:
         inspection = await _check_version(inspection, inspection.tree, timeout)
-    if inspection.status == OK and policy_reason:
+    if target_reason:
+        inspection = attrs.evolve(inspection, status=DEGRADED, reason=target_reason)
+    elif inspection.status == OK and policy_reason:
         inspection = attrs.evolve(inspection, status=DEGRADED, reason=policy_reason)
 
     result = doctor_result(layout, inspection, pinned, now, warn_days=warn_days)
@@ -123,6 +128,20 @@ def _find_descriptor(
             return bundle
 
     return None
+
+
+def _target_reason(
+    pinned: ManagedRuntimeBundleDescriptor | None, target_os: str, target_arch: str
+) -> str:
+    if pinned is None:
+        return ""
+
+    requested = f"{target_os.strip()}/{target_arch.strip()}"
+    built = f"{pinned.os}/{pinned.arch}"
+    if requested == built:
+        return ""
+
+    return f"target {requested} does not match the bundle's os/arch {built}"
 
 
 def _policy_reason(

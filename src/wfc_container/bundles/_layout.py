@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 import anyio
 import attrs
 
+from ._catalog import is_reserved_bundle_id
 from ._errors import BundleLockedError, InstallIOError, InstallRootError
 
 if TYPE_CHECKING:
@@ -44,12 +45,42 @@ LOCKS_DIR = ".locks"
 STAGING_DIR = ".staging"
 TREES_DIR = ".trees"
 _BUNDLE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+BUNDLE_ID_RULE = (
+    "1-128 characters of [A-Za-z0-9._-] that start with a letter or digit"
+    " and do not end in '.previous' or '.old'"
+)
 # Separates a bundle id from a run's random suffix. Ids cannot contain it, so
 # the leftovers of bundle "a" never match those of bundle "a-b".
 RUN_SEPARATOR = "@"
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
 _LOCK_POLL_DELAY = 0.1
+
+
+class BundleIdError(InstallRootError):
+    """
+    A bundle id that cannot name a directory under the install root.
+
+    It subclasses `InstallRootError`, so callers that catch an unsafe root
+    also catch an unsafe id; ``path`` is the install root, when one was given.
+    """
+
+    def __init__(self, *, bundle_id: str, path: str = "") -> None:
+        super().__init__(path=path, reason=f"invalid bundle id {bundle_id!r}")
+        self.bundle_id = bundle_id
+
+    def render(self) -> str:
+        return f"invalid bundle id {self.bundle_id!r}: expected {BUNDLE_ID_RULE}"
+
+
+def check_bundle_id(bundle_id: str, *, install_root: str = "") -> None:
+    """
+    Check that ``bundle_id`` is safe as a directory name under an install root.
+
+    :raises BundleIdError: when it breaks `BUNDLE_ID_RULE`
+    """
+    if not _BUNDLE_ID.fullmatch(bundle_id) or is_reserved_bundle_id(bundle_id):
+        raise BundleIdError(bundle_id=bundle_id, path=install_root)
 
 
 @attrs.frozen(kw_only=True)
@@ -94,19 +125,20 @@ def bundle_layout(install_root: str | os.PathLike[str], bundle_id: str) -> Bundl
     """
     Return the checked layout of ``bundle_id`` under ``install_root``.
 
-    The bundle id must be 1 to 128 letters, digits, ``.``, ``_`` or ``-`` and
-    start with a letter or digit, so it can never name one of the installer's
-    own ``.``-prefixed directories. No existing component of the install root
-    may be a symlink, because a symlink there could move the root elsewhere.
+    The bundle id must be 1 to 128 letters, digits, ``.``, ``_`` or ``-``,
+    start with a letter or digit and not end in ``.previous`` or ``.old``, so
+    it can never name one of the installer's own directories. A relative
+    ``install_root`` is made absolute against the current directory. No
+    existing component of the install root may be a symlink, because a
+    symlink there could move the root elsewhere.
 
-    :raises InstallRootError: when the id or the root is not safe
+    :raises BundleIdError: when the id is not safe
+    :raises InstallRootError: when the root is not safe
     """
     text = os.fspath(install_root)
     if not text.strip():
         raise InstallRootError(path=text, reason="the install root is empty")
-    if not _BUNDLE_ID.fullmatch(bundle_id):
-        reason = f"bundle id {bundle_id!r} is not 1-128 of [A-Za-z0-9._-]"
-        raise InstallRootError(path=text, reason=reason)
+    check_bundle_id(bundle_id, install_root=text)
 
     root = Path(os.path.abspath(text))
     _reject_symlink_components(root)

@@ -45,22 +45,27 @@ async def uninstall_bundle(
 
     The catalog is not consulted, so a bundle the catalog no longer lists
     can still be removed. Symlinks inside the tree are removed, never
-    followed.
+    followed. When the install root does not exist, nothing is created and
+    the result has ``removed`` false.
 
     :param lock_timeout: seconds to wait for another install or uninstall
         (default 0: fail at once)
     :param timeout: limit in seconds for the whole uninstall (default: none)
-    :raises InstallRootError: when the install root or bundle id is unsafe
+    :raises BundleIdError: when the bundle id is unsafe
+    :raises InstallRootError: when the install root is unsafe
     :raises BundleLockedError: when another process holds the bundle's lock
     :raises InstallStateError: when the root exists without a manifest that
         names this bundle and root
     :raises InstallIOError: when removing fails
     """
     layout = bundle_layout(install_root, bundle_id)
+    removed = False
     try:
         with anyio.fail_after(timeout):
-            async with hold_bundle_lock(layout, timeout=lock_timeout):
-                removed = await anyio.to_thread.run_sync(_remove_root, layout)
+            # Taking the lock would create the root and its .locks directory.
+            if await anyio.to_thread.run_sync(os.path.lexists, layout.install_root):
+                async with hold_bundle_lock(layout, timeout=lock_timeout):
+                    removed = await anyio.to_thread.run_sync(_remove_root, layout)
     except TimeoutError as exc:
         raise InstallTimeoutError(bundle_id=bundle_id, timeout=timeout) from exc
 
