@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
 from typing import TYPE_CHECKING
 
 import pytest
@@ -66,7 +69,8 @@ def test_cli_workload_failure_exit(
         ((), "error: sandbox run: a command is required after --"),
         (
             ("--env", "NOVALUE", "--", "x"),
-            "error: sandbox run: --env 'NOVALUE' is not NAME=VALUE",
+            "error: sandbox run: invalid --env 'NOVALUE': expected NAME=VALUE with a"
+            " non-empty NAME",
         ),
         (
             ("--env", "1A=x", "--", "x"),
@@ -117,3 +121,103 @@ def test_cli_bad_timeout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     code = main(run_cli(tmp_path, "--timeout", "0", "--", "x"))
     assert code == 2
     assert "invalid seconds '0': expected a positive number" in capsys.readouterr().err
+
+
+def run_module(argv: list[str], fake_dir: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m wfc_container ARGV`` with the fake runtime first on PATH."""
+    env = dict(os.environ, PATH=f"{fake_dir}:/usr/bin:/bin")
+    return subprocess.run(
+        [sys.executable, "-m", "wfc_container", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("layout", "extra", "message"),
+    [
+        ("missing", (), "argument --workspace: path '{ws}' does not exist"),
+        ("file", (), "argument --workspace: path '{ws}' is not a directory"),
+        ("symlink", (), "argument --workspace: path '{ws}' is a symlink"),
+        (
+            "comma",
+            (),
+            "argument --workspace: invalid mount source '{ws}': expected a path"
+            " without ',', '\"', NUL, CR or LF",
+        ),
+        (
+            "directory",
+            ("--artifact", "../../etc/passwd"),
+            "argument --artifact: path '../../etc/passwd' escapes the workspace",
+        ),
+        (
+            "directory",
+            ("--artifact", "/etc/passwd"),
+            "argument --artifact: path '/etc/passwd' must be relative",
+        ),
+        (
+            "directory",
+            ("--env", "=x"),
+            "invalid --env '=x': expected NAME=VALUE with a non-empty NAME",
+        ),
+    ],
+)
+def test_cli_bad_path_usage(
+    tmp_path: Path,
+    fake_docker: Path,
+    layout: str,
+    extra: tuple[str, ...],
+    message: str,
+) -> None:
+    """A bad path or env from argv is a usage error before the runtime is called."""
+    workspace = tmp_path / ("work,space" if layout == "comma" else "work")
+    if layout == "file":
+        workspace.write_text("")
+    elif layout == "symlink":
+        (tmp_path / "real").mkdir()
+        workspace.symlink_to(tmp_path / "real")
+    elif layout != "missing":
+        workspace.mkdir()
+
+    done = run_module(run_cli(workspace, *extra, "--", "true"), fake_docker)
+
+    assert done.returncode == 2
+    assert done.stdout == ""
+    expected = "error: sandbox run: " + message.format(ws=workspace)
+    assert done.stderr.strip() == expected
+    assert read_calls(fake_docker) == []
+
+
+def test_cli_backend_lists_accepted(tmp_path: Path, fake_docker: Path) -> None:
+    argv = run_cli(tmp_path, "--", "true")
+    argv[argv.index("docker")] = "lxc"
+
+    done = run_module(argv, fake_docker)
+
+    assert done.returncode == 2
+    assert done.stderr.startswith(
+        "error: sandbox run: invalid backend 'lxc': expected one of docker, nerdctl,"
+        " podman, "
+    )
+    assert "managed-containerd-linux-amd64" not in done.stderr
+    assert read_calls(fake_docker) == []
+
+
+def test_cli_managed_backend_hint(tmp_path: Path, fake_docker: Path) -> None:
+    """A known backend the command cannot run keeps its reason and lists the rest."""
+    argv = run_cli(tmp_path, "--", "true")
+    argv[argv.index("docker")] = "managed-containerd-linux-amd64"
+
+    done = run_module(argv, fake_docker)
+    error, hint = done.stderr.splitlines()
+
+    assert done.returncode == 2
+    assert error.startswith(
+        "error: sandbox run: invalid backend 'managed-containerd-linux-amd64':"
+        " expected a system-installed backend"
+    )
+    assert hint.startswith("hint: sandbox run accepts docker, nerdctl, podman")
+    assert "managed-containerd-linux-amd64" not in hint
+    assert read_calls(fake_docker) == []
