@@ -91,15 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args_list
     try:
-        command = next((a for a in args_list if not a.startswith("-")), None)
-        args = build_parser(command).parse_args(args_list)
-        _configure_logging(debug=args.debug, verbose=args.verbose)
-        run: CommandRunner = args.run
-        code = anyio.run(run, args)
-        # Flush here, so a failed write is reported like any other error
-        # instead of surfacing at interpreter exit.
-        sys.stdout.flush()
-        return code
+        return _run(args_list)
     except UsageError as exc:
         _print_error(exc)
         return ExitCode.USAGE
@@ -109,9 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print_error(exc)
         return ExitCode.FAILED
     except BrokenPipeError:
-        # The reader went away (``| head``): stop quietly, and keep Python from
-        # reporting the failed flush of stdout at exit.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _silence_stdout()
         return ExitCode.FAILED
     except OSError as exc:
         # An I/O failure outside our own errors, such as a full disk under the
@@ -125,6 +115,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception:  # noqa: BLE001 - anything else is a bug, shown in full
         traceback.print_exc()
         return ExitCode.BUG
+
+
+def _run(args_list: list[str]) -> int:
+    command = next((a for a in args_list if not a.startswith("-")), None)
+    args = build_parser(command).parse_args(args_list)
+    _configure_logging(debug=args.debug, verbose=args.verbose)
+    run: CommandRunner = args.run
+    code = anyio.run(run, args)
+    # Flush here, so a failed write is reported like any other error instead
+    # of surfacing at interpreter exit.
+    sys.stdout.flush()
+    return code
+
+
+def _silence_stdout() -> None:
+    # The reader went away (``| head``): stop quietly, and keep Python from
+    # reporting the failed flush of stdout at exit.
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _print_error(exc: WfcError) -> None:

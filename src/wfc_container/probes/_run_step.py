@@ -33,7 +33,7 @@ from ._conformance import (
     new_container_name,
     remove_workspace,
 )
-from ._evidence import check_evidence
+from ._evidence import EvidenceCheck, check_evidence
 from ._types import SEED_CONFORMANCE_IMAGE
 from ._verdicts import Verdict
 
@@ -203,19 +203,23 @@ async def _evidence_step(
         detail = "; ".join(check.invalid)
         return Verdict(status=DEGRADED, step="evidence", cause=cause, detail=detail)
 
+    _accept_evidence(state, check)
+    if check.problems:
+        detail = ", ".join(check.problems)
+        cause = Cause.EVIDENCE_INCOMPLETE
+        return Verdict(status=DEGRADED, step="evidence", cause=cause, detail=detail)
+    return None
+
+
+def _accept_evidence(state: ProbeState, check: EvidenceCheck) -> None:
+    """Keep the checked evidence, with the host's own detail naming the image."""
     assert check.evidence is not None
-    # The host names the image it ran; a report must say what was tested.
     image = scrub_public_text(f"{IMAGE_DETAIL_PREFIX}{state.image_used}").text
     details = (*check.evidence.details, image)
     state.evidence = attrs.evolve(check.evidence, details=details)
     state.removed.extend(
         i for i in check.removed_from_details if i not in state.removed
     )
-    if check.problems:
-        detail = ", ".join(check.problems)
-        cause = Cause.EVIDENCE_INCOMPLETE
-        return Verdict(status=DEGRADED, step="evidence", cause=cause, detail=detail)
-    return None
 
 
 def _output(result: CommandResult) -> str:
