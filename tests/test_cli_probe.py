@@ -82,6 +82,10 @@ def test_probe_exit_zero_when_nothing_supported(tmp_path: Path) -> None:
         (["probe", "--all", "--image=-privileged"], "invalid image '-privileged'"),
         (["probe", "--all", "--format", "yaml"], "invalid choice: 'yaml'"),
         (["probe", "--all", "--catalog", "x.json"], "--catalog and --install-root"),
+        (
+            ["probe", "--all", "--catalog", "", "--install-root", "/tmp/x"],
+            "invalid path '': expected a non-empty path",
+        ),
     ],
     ids=[
         "no-selection",
@@ -92,6 +96,7 @@ def test_probe_exit_zero_when_nothing_supported(tmp_path: Path) -> None:
         "dash-image",
         "bad-format",
         "catalog-alone",
+        "empty-catalog",
     ],
 )
 def test_probe_usage_errors_exit_2(

@@ -12,10 +12,12 @@ import argparse
 import enum
 import importlib
 import logging
+import math
 import os
 import sys
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 
 import anyio
 
@@ -58,6 +60,36 @@ class UsageError(WfcError):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(message=f"{self.prog}: {message}")
+
+
+def positive_seconds(text: str) -> float:
+    """
+    Parse a command-line duration: a positive, finite number of seconds.
+
+    :raises argparse.ArgumentTypeError: naming the value, which argparse turns
+        into a usage error.
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        message = f"invalid seconds {text!r}: expected a positive number"
+        raise argparse.ArgumentTypeError(message)
+    return value
+
+
+def non_empty_path(text: str) -> Path:
+    """
+    Parse a command-line path that must not be empty.
+
+    ``Path("")`` means the current directory, which no caller means by an
+    empty value.
+    """
+    if not text.strip():
+        message = f"invalid path {text!r}: expected a non-empty path"
+        raise argparse.ArgumentTypeError(message)
+    return Path(text)
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:

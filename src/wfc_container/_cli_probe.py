@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._render import render_table
 
 if TYPE_CHECKING:
+    import argparse
+
     from ._aggregate import AgentReport
+from ._cli import non_empty_path, positive_seconds
 from ._errors import ProbeConfigError
 
 FORMATS = ("table", "json")
@@ -41,11 +42,14 @@ def _add_selection_arguments(parser: argparse.ArgumentParser) -> None:
         " repeatable",
     )
     parser.add_argument(
-        "--catalog", type=Path, metavar="FILE", help="managed runtime bundle catalog"
+        "--catalog",
+        type=non_empty_path,
+        metavar="FILE",
+        help="managed runtime bundle catalog",
     )
     parser.add_argument(
         "--install-root",
-        type=Path,
+        type=non_empty_path,
         metavar="DIR",
         help="managed runtime install root; with --catalog, probes installed bundles",
     )
@@ -55,7 +59,7 @@ def _add_setting_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--image", metavar="REF", help="conformance image to run")
     parser.add_argument(
         "--step-timeout",
-        type=_seconds,
+        type=positive_seconds,
         metavar="SECONDS",
         help="limit for every probe step, in seconds (default: find 2, version 10,"
         " run 60, evidence 2)",
@@ -93,14 +97,3 @@ async def run_probe(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(render_table(report))
     return 0
-
-
-def _seconds(value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = float("nan")
-    if not seconds > 0 or seconds == float("inf"):
-        message = f"invalid seconds {value!r}: expected a positive number"
-        raise argparse.ArgumentTypeError(message)
-    return seconds

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 
+from .._cli import positive_seconds
 from ._build import build_probe_image
 from ._load import BACKENDS, load_probe_image
 
@@ -73,7 +73,7 @@ def _add_load_parser(
 def _add_timeout(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timeout",
-        type=_seconds,
+        type=positive_seconds,
         default=120.0,
         metavar="SECONDS",
         help="limit for the whole command in seconds (default: 120)",
@@ -97,18 +97,6 @@ async def run_load(args: argparse.Namespace) -> int:
     )
     print(reference)  # noqa: T201
     return 0
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        message = f"invalid seconds {text!r}: expected a positive number"
-        raise argparse.ArgumentTypeError(message)
-
-    return value
 
 
 def _archive_path(text: str) -> Path:

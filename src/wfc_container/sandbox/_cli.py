@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from typing import TYPE_CHECKING, Any
+
+from .._cli import positive_seconds
 
 if TYPE_CHECKING:
     from .._adapters_catalog import RuntimeAdapterCatalog
@@ -56,7 +57,7 @@ def _add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--timeout",
-        type=_seconds,
+        type=positive_seconds,
         default=60.0,
         metavar="SECONDS",
         help="limit for the run in seconds (default: 60)",
@@ -236,14 +237,3 @@ def _build_invocation(
         network=args.network,
         timeout=args.timeout,
     )
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        message = f"invalid seconds {text!r}: expected a positive number"
-        raise argparse.ArgumentTypeError(message)
-    return value
