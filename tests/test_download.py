@@ -470,8 +470,9 @@ async def test_download_no_urls(
         ("http://192.0.2.1/x", None, "plain http is allowed only to loopback"),
         ("https://user:pw@example.test/x", None, "credentials in URLs are not allowed"),
         ("http://127.0.0.1/x", "https://example.test/y", "redirect downgrades https"),
+        ("relative/path/x", None, "expected an https URL with a host"),
     ],
-    ids=["ftp", "http-remote", "userinfo", "downgrade"],
+    ids=["ftp", "http-remote", "userinfo", "downgrade", "relative"],
 )
 def test_check_url_rejects(url: str, previous: str | None, rule: str) -> None:
     with pytest.raises(UrlPolicyError, match=rule):

@@ -99,6 +99,9 @@ class FileSink:
 def redact_url(url: str | URL) -> str:
     """Return ``url`` without user info and query, for logs and reports."""
     parsed = URL(url) if isinstance(url, str) else url
+    if not parsed.is_absolute():
+        # A relative URL carries no user info, and yarl refuses to remove it.
+        return str(parsed.with_query(None))
     return str(parsed.with_user(None).with_password(None).with_query(None))
 
 
