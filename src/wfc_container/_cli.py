@@ -2,7 +2,7 @@
 Command-line front end: parse arguments, run one command, render errors.
 
 Each command group lives in its own module with a ``register`` function that
-adds a subparser and sets ``run`` on it; this module only dispatches, so the
+adds a subparser and sets ``run`` on it. This module only dispatches, so the
 probe path never imports the download or OpenPGP stack.
 """
 

@@ -34,7 +34,7 @@ class DocumentError(WfcError, ValueError):
     """
     A JSON document (report, catalog, evidence, manifest) is malformed or invalid.
 
-    ``problems`` holds one ``message @ $.path`` line per fault, all reported at once.
+    ``problems`` contains one ``message @ $.path`` line per fault, all reported at once.
     """
 
     def __init__(

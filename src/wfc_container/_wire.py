@@ -50,7 +50,7 @@ class ContainerRuntimeTool(enum.StrEnum):
 
 
 class RuntimeIsolationMode(enum.StrEnum):
-    """How strongly a backend separates a workload from the host."""
+    """Strength of the separation between a workload and the host."""
 
     SHARED_KERNEL_CONTAINER = "shared-kernel-container"
     USER_NAMESPACE = "user-namespace"
@@ -60,7 +60,7 @@ class RuntimeIsolationMode(enum.StrEnum):
 
 
 class RuntimeInstallBurden(enum.StrEnum):
-    """What the host owner had to install or run for the backend to exist."""
+    """Installation the host owner had to make or run for the backend to exist."""
 
     BUNDLED = "bundled"
     SYSTEM_INSTALLED = "system-installed"
@@ -136,7 +136,7 @@ class RuntimeBackendEvidence:
 
 @attrs.frozen(kw_only=True)
 class ManagedRuntimeSignatureSubject:
-    """What the bundle's signature is bound to; every field is always written."""
+    """Claims the bundle's signature is bound to; every field is always written."""
 
     artifact_digest: str = ""
     runtime_family: str = ""

@@ -48,7 +48,7 @@ async def probe_all(
     """
     Probe all backends concurrently and return the agent report.
 
-    Each backend runs in its own task; one that fails, hangs or crashes only
+    Each backend runs in its own task. One that fails, hangs or crashes only
     affects its own report, and never for longer than its step limits.
 
     :param backends: definitions to probe (default: podman, docker, nerdctl).

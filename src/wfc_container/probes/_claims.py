@@ -20,7 +20,7 @@ def scope_name(*parts: str) -> str:
     """
     Return the opaque managed-runtime namespace name for ``parts``.
 
-    The name is ``wfcompute-`` plus 16 hex digits, and says nothing about the
+    The name is ``wfcompute-`` plus 16 hex digits, and names nothing about the
     pool or worker it belongs to.
     """
     return "wfcompute-" + claim_digest(*parts, "scope")[7:23]

@@ -7,7 +7,7 @@ import re
 
 
 class Cause(enum.Enum):
-    """Why a probe step did not succeed; each has its own wording in the report."""
+    """Cause of a failed probe step, each with its own wording in the report."""
 
     NOT_INSTALLED = "not installed"
     UNREACHABLE = "daemon or service unreachable"

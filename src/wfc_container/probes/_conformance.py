@@ -2,9 +2,9 @@
 The conformance run: its private workspace, its argv and the host's checks.
 
 The host puts a random nonce file in a fresh 0700 workspace. The probe program
-must return the SHA-256 of that file as the evidence digest, so a stale or
-forged evidence line cannot pass, and the host checks afterwards that the
-workspace holds nothing but the nonce.
+must return the SHA-256 of that file as the evidence digest, so a stale line,
+or one written without access to this run's workspace, cannot pass. Afterwards
+the host checks that the workspace contains nothing but the nonce.
 """
 
 from __future__ import annotations

@@ -66,7 +66,7 @@ async def probe_backend(
         logger.warning(
             "probe.backend.crashed backend_id=%s error=%r", definition.backend_id, exc
         )
-        # The runtime was found and answered; the probe itself failed.
+        # The runtime was found and responded, so only the probe itself failed.
         verdict = Verdict(
             status=RuntimeBackendStatus.DEGRADED,
             step=state.current_step,

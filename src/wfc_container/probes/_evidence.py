@@ -1,5 +1,5 @@
 """
-Parse the probe program's evidence line and check it against what the host knows.
+Parse the probe program's evidence line and check it against what the host recorded.
 
 The host trusts no claim it can check itself: the digest must be the SHA-256 of
 the nonce it planted, the root filesystem must have refused a write, the

@@ -33,7 +33,7 @@ class ProbeTimeouts:
     """
     Limit in seconds for each probe step.
 
-    ``find`` looks up the executable, ``version`` asks the runtime for its version
+    ``find`` looks up the executable, ``version`` queries the runtime for its version
     and server, ``run`` runs the conformance container, and ``evidence`` parses
     and checks what the container printed.
     """
@@ -86,7 +86,7 @@ class BackendDefinition:
 
 @attrs.frozen(kw_only=True)
 class StepRecord:
-    """What one command of a probe step did, kept for local diagnostics only."""
+    """Record of one command of a probe step, kept for local diagnostics only."""
 
     step: str
     argv: tuple[str, ...]

@@ -1,7 +1,7 @@
 """
 Read what ``<tool> version --format {{json .}}`` and ``<tool> --version`` printed.
 
-The JSON schema tells the engines apart whatever the command is called: Podman's
+The JSON schema identifies the engine whatever the command is called: Podman's
 client block has ``OsArch`` and ``BuiltTime``, Docker's has ``Platform`` and
 ``Context``, nerdctl's lists ``Components``. A server block that is missing,
 ``null`` or empty means the daemon was not reached, whatever the exit code.
@@ -21,7 +21,7 @@ _PODMAN_BANNER = re.compile(r"emulate docker cli using podman", re.I)
 
 @attrs.frozen(kw_only=True)
 class VersionFacts:
-    """What the version output says about the client and the engine behind it."""
+    """Facts from the version output about the client and the engine behind it."""
 
     client_version: str | None = None
     engine: str | None = None  # "podman", "docker" or "nerdctl" by schema
@@ -134,5 +134,5 @@ def _clean(value: object) -> str | None:
     token = sanitize_version(value)
     if token in ("unknown", "<unknown>"):
         return None
-    # nerdctl's JSON says v2.2.0 while its --version says 2.2.0; report one form.
+    # nerdctl's JSON prints v2.2.0 and its --version prints 2.2.0: report one form.
     return token.removeprefix("v") if token[1:2].isdigit() else token

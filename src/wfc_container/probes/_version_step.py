@@ -1,5 +1,5 @@
 """
-The version step: ask the runtime who it is and whether its service answers.
+The version step: query the runtime's version and whether its service responds.
 
 Both the exit code and the output are judged. A Docker or nerdctl client that
 prints its own version while its daemon is down must not pass, and a Podman
@@ -109,7 +109,7 @@ def _describe_endpoint(state: ProbeState) -> None:
 
 def _service_answered(state: ProbeState, facts: VersionFacts, exit_code: int) -> bool:
     # Local Podman has no service: its client is the engine. Everything else
-    # must show a server part, whatever the exit code says.
+    # must show a server part, whatever the exit code.
     if state.definition.tool.value == "podman" and not state.podman_remote:
         return exit_code == 0 and facts.client_version is not None
     return facts.server_reached and exit_code == 0
@@ -226,8 +226,8 @@ def _record_detection(state: ProbeState, facts: VersionFacts) -> None:
 def _detect_podman(state: ProbeState, version: str) -> None:
     state.install_burden = RuntimeInstallBurden.SYSTEM_INSTALLED
     if state.podman_remote:
-        # A remote service does not say whether it runs rootless: claim the
-        # weaker isolation rather than one nobody checked.
+        # A remote service does not report whether it runs rootless, so claim the
+        # weaker isolation rather than an unchecked one.
         state.isolation_mode = RuntimeIsolationMode.SHARED_KERNEL_CONTAINER
         state.detected = f"podman {version} in remote mode"
         return
