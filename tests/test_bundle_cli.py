@@ -336,8 +336,7 @@ USAGE_CASES = [
         "reinstall",
         "--mirror",
         "not a url",
-        "invalid mirror 'not a url': expected an https URL, or http to a loopback"
-        " address",
+        "invalid mirror 'not a url': expected an https URL with a host",
     ),
     (
         "install",

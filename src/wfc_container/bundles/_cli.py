@@ -95,7 +95,9 @@ def _mirror(text: str) -> str:
     try:
         check_url(URL(text))
     except UrlPolicyError as exc:
-        message = f"invalid mirror {exc.url!r}: {exc.rule}"
+        # Show the value as typed, unless it carries user info to keep out.
+        shown = exc.url if "@" in text else text
+        message = f"invalid mirror {shown!r}: {exc.rule}"
         raise argparse.ArgumentTypeError(message) from None
     except ValueError:
         message = (
