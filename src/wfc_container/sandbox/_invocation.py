@@ -85,15 +85,7 @@ def build_command_invocation(
         env=env,
         limits=limits or ResourceLimits(),
     )
-    return SandboxInvocation(
-        request=request,
-        workload=workload,
-        image=image,
-        workspace=workspace,
-        network=check_network(network),
-        timeout=timeout,
-        limit_hit=limit_hit,
-    )
+    return _invocation(request, workload, image, workspace, network, timeout, limit_hit)
 
 
 def build_container_build_invocation(
@@ -137,6 +129,18 @@ def build_container_build_invocation(
         env=env,
         limits=limits or ResourceLimits(),
     )
+    return _invocation(request, workload, image, workspace, network, timeout, limit_hit)
+
+
+def _invocation(
+    request: RuntimeExecutionRequest,
+    workload: CommandWorkload | ContainerBuildWorkload,
+    image: str,
+    workspace: str,
+    network: str,
+    timeout: float,
+    limit_hit: str,
+) -> SandboxInvocation:
     return SandboxInvocation(
         request=request,
         workload=workload,
