@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 
 import attrs
@@ -168,7 +169,12 @@ async def test_real_probe_managed_namespace(loaded_image: str) -> None:
         bundle=bundle,
     )
 
-    outcome = await probe_backend(definition)
+    # Probe at a time the shipped catalog is valid: it fails closed after its
+    # valid_until, which a test run on a later date must not turn into a failure.
+    assert bundle.valid_until is not None
+    outcome = await probe_backend(
+        definition, now=bundle.valid_until - timedelta(days=1)
+    )
 
     report = outcome.report
     _assert_supported(report)
