@@ -32,7 +32,7 @@ def finish_outcome(state: ProbeState, verdict: Verdict | None) -> ProbeOutcome:
 
     reason, removed = shippable_reason(verdict)
     report = attrs.evolve(report, status=verdict.status, reason=reason)
-    state.removed.extend(item for item in removed if item not in state.removed)
+    state.note_removed(removed)
     state.hint = state.hint or hint_for(verdict.cause, state.definition.tool.value)
     return ProbeOutcome(report=report, diagnostics=state.diagnostics())
 

@@ -112,6 +112,10 @@ class ProbeState:
         room = max(0, min(MAX_NOTES - len(self.notes), MAX_KEPT_LINES))
         self.notes.extend(lines[:room])
 
+    def note_removed(self, categories: Sequence[str]) -> None:
+        """Record what scrubbing removed from shipped text, each category once."""
+        self.removed.extend(c for c in categories if c not in self.removed)
+
     def timed_out(self, step: str, limit: float) -> Verdict:
         """Return the verdict of a step that ran out of time."""
         if not (self.records and self.records[-1].timed_out):
@@ -133,7 +137,7 @@ class ProbeState:
         if not self.detected:
             return ()
         scrubbed = scrub_public_text(f"detected {self.detected}")
-        self.removed.extend(i for i in scrubbed.removed if i not in self.removed)
+        self.note_removed(scrubbed.removed)
         return (scrubbed.text,)
 
     def diagnostics(self) -> ProbeDiagnostics:

@@ -217,9 +217,7 @@ def _accept_evidence(state: ProbeState, check: EvidenceCheck) -> None:
     image = scrub_public_text(f"{IMAGE_DETAIL_PREFIX}{state.image_used}").text
     details = (*check.evidence.details, image)
     state.evidence = attrs.evolve(check.evidence, details=details)
-    state.removed.extend(
-        i for i in check.removed_from_details if i not in state.removed
-    )
+    state.note_removed(check.removed_from_details)
 
 
 def _output(result: CommandResult) -> str:
