@@ -39,7 +39,7 @@ def make_slow_runtimes(bin_dir: Path) -> None:
         ("nerdctl", NERDCTL_JSON),
     ):
         body = runtime_script(version_json=version)
-        # Sleep before answering "version" and before running the container.
+        # Sleep before printing the version and before running the container.
         slowed = body.replace("    version)\n", "    version)\n      sleep 1\n", 1)
         slowed = slowed.replace("    run) break;;", "    run) sleep 1; break;;", 1)
         write_fake(bin_dir, name, slowed)

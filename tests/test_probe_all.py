@@ -205,8 +205,9 @@ async def test_run_timeout_removes_late_created_container(
     store = tmp_path / "containers"
     store.mkdir()
     created = tmp_path / "created"
-    # "run" asks a detached "daemon" to create the named container 0.4 s later,
-    # then hangs; "rm -f" removes it if it exists and prints its name, like docker.
+    # "run" starts a detached "daemon" that creates the named container 0.4 s
+    # later, then hangs. "rm -f" removes it if it exists and prints its name,
+    # like docker.
     run = f"""
 name=""; prev=""
 for a in "$@"; do [ "$prev" = --name ] && name="$a"; prev="$a"; done

@@ -1,4 +1,4 @@
-"""Log events of one probe run, as a user running with -v sees them."""
+"""Log events of one probe run, as printed to a user running with -v."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 A managed bundle installed from a loopback mirror, then probed through real containerd.
 
 The bundle's ``bin/nerdctl`` wraps the nerdctl test double (nerdctl itself is not
-installable here), answers ``--version`` with the bundle version as doctor expects,
+installable here), prints the bundle version for ``--version`` as doctor expects,
 and passes every other call to containerd through ``ctr``.
 """
 

@@ -70,9 +70,9 @@ def build_run_argv(plan: RunPlan) -> tuple[str, ...]:
     """
     Return the conformance argv.
 
-    The original's arguments come first and in its order; then the never-pull
-    option and the hardening the sandbox adapters apply, so the probe tests the
-    profile a supported report advertises.
+    The original's arguments come first, in its order. The never-pull option and
+    the hardening the sandbox adapters apply follow, so the probe tests the
+    profile that a supported report advertises.
     """
     mount = f"{plan.workspace}:/workspace"
     if plan.mount_label:

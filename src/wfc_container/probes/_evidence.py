@@ -1,9 +1,9 @@
 """
 Parse the probe program's evidence line and check it against what the host recorded.
 
-The host trusts no claim it can check itself: the digest must be the SHA-256 of
-the nonce it planted, the root filesystem must have refused a write, the
-workspace must be as it was, and every detail must be shippable text.
+The host trusts no claim it can check itself. The digest must be the SHA-256 of
+the nonce it planted, the root filesystem must have refused a write, and the
+workspace must be as it was. Every detail must be shippable text.
 """
 
 from __future__ import annotations
